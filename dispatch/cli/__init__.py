@@ -1,0 +1,54 @@
+"""Command-line entry point: runs the Typer app and maps failures to exit codes.
+
+Exit codes: 0 success; 1 a problem the user can fix (one line on stderr); 2 usage error;
+70 an unexpected error (a short message plus the path of the full traceback); 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+from dispatch.cli import plan_cmd  # noqa: F401  (registers the command)
+from dispatch.cli.app import app
+from dispatch.errors import DispatchError
+
+EXIT_INTERNAL = 70
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = app(args=argv, prog_name="dispatch", standalone_mode=False)
+    except DispatchError as exc:
+        print(f"dispatch: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dispatch: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _report_crash(exc)
+    return result if isinstance(result, int) else 0
+
+
+def _report_crash(exc: BaseException) -> int:
+    if _usage_error(exc):
+        exc.show()  # type: ignore[attr-defined]
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    if os.environ.get("DISPATCH_DEBUG"):
+        traceback.print_exception(exc)
+        return EXIT_INTERNAL
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    fd, path = tempfile.mkstemp(prefix=f"dispatch-crash-{stamp}-", suffix=".log")
+    with os.fdopen(fd, "w") as log:
+        log.write("".join(traceback.format_exception(exc)))
+    print(f"dispatch: unexpected error ({type(exc).__name__}: {exc}); this is a bug in dispatch. "
+          f"Traceback saved to {path}", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _usage_error(exc: BaseException) -> bool:
+    # Typer's click exceptions (bad option, missing argument) carry `show` and `exit_code`.
+    return hasattr(exc, "show") and hasattr(exc, "exit_code")

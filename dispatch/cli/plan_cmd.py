@@ -1,0 +1,35 @@
+"""`dispatch plan SPEC`: parse and validate a spec; no side effects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatch.cli.app import app
+
+
+@app.command("plan")
+def plan_command(
+    spec: Annotated[str, typer.Argument(
+        metavar="SPEC", help="The spec: specs/x.md, @specs/x.md or a path.")],
+    *,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Parse a spec into workstreams and show the plan (changes nothing)."""
+    from dispatch import ui
+    from dispatch.plan_view import plan_json, plan_table
+    from dispatch.repo import find_root_or_none
+    from dispatch.spec import parse_spec
+    from dispatch.spec_source import resolve_spec_path
+
+    cwd = Path.cwd()
+    path = resolve_spec_path(spec, cwd, find_root_or_none(cwd))
+    plan = parse_spec(path)
+    if as_json:
+        ui.print_json(plan_json(plan))
+        return
+    ui.out().print(plan_table(plan))
+    for warning in plan.warnings:
+        ui.warn(warning)

@@ -1,0 +1,120 @@
+"""The one place git runs: argument lists, an explicit working folder, one error type.
+
+Hot paths call the git executable directly (a subprocess costs ~2 ms; GitPython's object
+model is kept for the few places that need it, in `repo.py` and the report).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dispatch.errors import DispatchError
+
+# No credential prompts (they would hang a detached supervisor); status must not take
+# index.lock in worktrees that a worker is committing in.
+_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+class GitError(DispatchError):
+    def __init__(self, args: list[str], code: int, stderr: str) -> None:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+        super().__init__(f"git {' '.join(args)} failed (exit {code}): {detail}")
+        self.code = code
+        self.stderr = stderr
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, **_ENV}
+
+
+def run(args: list[str], cwd: Path, *, check: bool = True,
+        extra_env: dict[str, str] | None = None) -> str:
+    """Run `git <args>` in `cwd` and return its stdout (raises GitError on failure)."""
+    proc = result(args, cwd, extra_env=extra_env)
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr)
+    return proc.stdout
+
+
+def result(args: list[str], cwd: Path,
+           extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = env() if extra_env is None else {**env(), **extra_env}
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                              errors="surrogateescape", env=environment,
+                              stdin=subprocess.DEVNULL, check=False)
+    except FileNotFoundError as exc:
+        raise DispatchError("git is not installed or not on PATH; install git") from exc
+
+
+def ok(args: list[str], cwd: Path) -> bool:
+    return result(args, cwd).returncode == 0
+
+
+def commit_of(cwd: Path, ref: str) -> str | None:
+    """The commit a ref or revision names, or None."""
+    proc = result(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+                  cwd)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def is_ancestor(cwd: Path, ancestor: str, descendant: str) -> bool:
+    return ok(["merge-base", "--is-ancestor", ancestor, descendant], cwd)
+
+
+def count_commits(cwd: Path, revision_range: str) -> int:
+    return int(run(["rev-list", "--count", revision_range], cwd).strip() or 0)
+
+
+def local_branches(cwd: Path) -> set[str]:
+    out = run(["for-each-ref", "--format=%(refname:strip=2)", "refs/heads/"], cwd)
+    return set(out.split("\n")) - {""}
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    head: str | None
+    branch: str | None  # short name, None when detached
+    prunable: bool = False
+
+
+def worktrees(cwd: Path) -> list[Worktree]:
+    return parse_worktree_list(run(["worktree", "list", "--porcelain", "-z"], cwd))
+
+
+def parse_worktree_list(text: str) -> list[Worktree]:
+    """Parse `git worktree list --porcelain -z` (records end with an empty field)."""
+    found: list[Worktree] = []
+    record: dict[str, str] = {}
+    for field in text.split("\0"):
+        if field:
+            key, _, value = field.partition(" ")
+            record[key] = value
+            continue
+        if "worktree" in record:
+            branch = record.get("branch", "").removeprefix("refs/heads/") or None
+            found.append(Worktree(Path(record["worktree"]), record.get("HEAD"), branch,
+                                  "prunable" in record))
+        record = {}
+    return found
+
+
+def parse_status_z(text: str) -> list[str]:
+    """Paths from `git status --porcelain -z` (a rename's second field is its old path)."""
+    paths: list[str] = []
+    fields = iter(text.split("\0"))
+    for field in fields:
+        if len(field) < 4:
+            continue
+        paths.append(field[3:])
+        if field[0] in "RC":
+            next(fields, None)
+    return paths
+
+
+def dirty_paths(worktree: Path) -> list[str]:
+    return parse_status_z(run(["status", "--porcelain", "-z", "--untracked-files=all"], worktree))

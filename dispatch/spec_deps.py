@@ -1,0 +1,128 @@
+"""Dependency text -> workstream names; cycle detection; overlapping file ownership."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_RANGE = re.compile(r"\b(\d+)\s*(?:-|–|—|\.\.|to|through)\s*(\d+)\b")
+_NUMBER = re.compile(r"\b\d+\b")
+_REF_WORD = re.compile(r"\b(?:work\s*)?streams?\b|\bws\b|#\d", re.IGNORECASE)
+# What is left of a pure list of numbers once the numbers are gone: "After 1, 2 and 3".
+_NUMBERS_ONLY = re.compile(
+    r"^(?:[\s,;&#.()]|\b(?:and|or|to|through|after|depends on|requires|needs|both)\b|[-–—])*$",
+    re.IGNORECASE)
+_NO_DEPENDENCY = re.compile(
+    r"^\W*(?:none|n/?a|no|nothing|-|independent|parallel)\W*$|immediately|no dependenc|"
+    r"independent|can start (?:now|right away|in parallel)", re.IGNORECASE)
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    title: str
+    number: int
+
+
+class UnknownReference(ValueError):
+    pass
+
+
+def resolve(text: str, others: list[Candidate]) -> list[str]:
+    """The workstreams a dependency text names, in spec order; [] for 'none' or free text.
+
+    Raises UnknownReference for a number or a `backticked` name that matches no workstream.
+    """
+    numbers = _numbers(text)
+    if numbers is not None:
+        by_number = {c.number: c.name for c in others}
+        unknown = [n for n in numbers if n not in by_number]
+        if unknown:
+            raise UnknownReference(f"workstream {unknown[0]}")
+        return _ordered([by_number[n] for n in numbers], others)
+    named = [c.name for c in others if _mentions(text, c)]
+    for quoted in _BACKTICKED.findall(text):
+        if not any(_same(quoted, c) for c in others):
+            raise UnknownReference(f"`{quoted}`")
+    return _ordered(named, others)
+
+
+def is_no_dependency(text: str) -> bool:
+    return bool(_NO_DEPENDENCY.search(text))
+
+
+def _numbers(text: str) -> list[int] | None:
+    """Numbers referenced by the text, or None when it does not refer by number."""
+    without_ranges = _RANGE.sub(" ", text)
+    if not (_REF_WORD.search(text) or _NUMBERS_ONLY.match(_NUMBER.sub(" ", without_ranges))):
+        return None
+    found: list[int] = []
+    for low, high in _RANGE.findall(text):
+        found.extend(range(int(low), int(high) + 1))
+    found.extend(int(n) for n in _NUMBER.findall(without_ranges))
+    return found or None
+
+
+def _mentions(text: str, candidate: Candidate) -> bool:
+    lowered = text.lower()
+    return any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered)
+               for word in {candidate.name, candidate.title.lower()} if word)
+
+
+def _same(quoted: str, candidate: Candidate) -> bool:
+    return quoted.strip().lower() in (candidate.name, candidate.title.lower())
+
+
+def _ordered(names: list[str], others: list[Candidate]) -> list[str]:
+    wanted = set(names)
+    return [c.name for c in others if c.name in wanted]
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A dependency cycle as [a, b, ..., a], or None."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def topological(names: list[str], depends_on: Callable[[str], list[str]]) -> list[str]:
+    """Dependencies first, otherwise spec order (the graph is known to be acyclic)."""
+    done: list[str] = []
+
+    def place(name: str) -> None:
+        if name not in done:
+            for dep in depends_on(name):
+                place(dep)
+            done.append(name)
+
+    for name in names:
+        place(name)
+    return done
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether two owned paths or globs can name the same file (`app/**` vs `app/cli/x.py`)."""
+    a, b = a.strip("/"), b.strip("/")
+    if a == b or fnmatch.fnmatchcase(a, b) or fnmatch.fnmatchcase(b, a):
+        return True
+    # A plain directory owns everything under it.
+    return b.startswith(a + "/") or a.startswith(b + "/")

@@ -1,0 +1,51 @@
+"""Every test runs with git sealed off from the real user: fixed identity and dates, a
+temporary global config and home folder, and no system config."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gitrepo import make_repo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SPEC = REPO_ROOT / "specs" / "2026_11_22_09_00_00_plugin_system.md"
+
+_REMOVED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "XDG_CONFIG_HOME", "CLAUDE_CLI_PATH",
+            "MAX_CLAUDE_WORKERS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CONFIG_DIR",
+            "DISPATCH_DEBUG")
+
+
+@pytest.fixture(autouse=True)
+def sealed_git(tmp_path_factory: pytest.TempPathFactory,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("home")
+    config = home / ".gitconfig"
+    config.write_text("[user]\n\tname = Test User\n\temail = test@example.com\n"
+                      "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+                      "[commit]\n\tgpgsign = false\n[core]\n\thooksPath = /dev/null\n")
+    for name in _REMOVED:
+        monkeypatch.delenv(name, raising=False)
+    for key, value in {
+        "HOME": str(home), "GIT_CONFIG_GLOBAL": str(config), "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Test User", "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "Test User", "GIT_COMMITTER_EMAIL": "test@example.com",
+        "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+        "COLUMNS": "200", "NO_COLOR": "1", "TZ": "UTC",
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield home
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"README.md": "# project\n",
+                                         "app/__init__.py": "", "app/main.py": "print('hi')\n"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    del config
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

@@ -1,0 +1,48 @@
+"""Helpers that build real git repositories for tests (git is never mocked)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+def write(repo: Path, files: dict[str, str]) -> None:
+    for name, content in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+def commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
+    write(repo, files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q")
+    commit(path, files or {"README.md": "# project\n"}, "initial commit")
+    return path
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """What a user would notice changing: branch, HEAD, index, status, refs, stash."""
+    return {
+        "branch": git(repo, "symbolic-ref", "-q", "--short", "HEAD") if
+        subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=repo,
+                       capture_output=True, check=False).returncode == 0 else "(detached)",
+        "head": git(repo, "rev-parse", "HEAD"),
+        "index": git(repo, "ls-files", "--stage"),
+        "status": git(repo, "status", "--porcelain", "--untracked-files=all", "--ignored"),
+        "diff": git(repo, "diff"),
+        "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads",
+                    "refs/tags"),
+    }
