@@ -31,21 +31,22 @@ def env() -> dict[str, str]:
 
 
 def run(args: list[str], cwd: Path, *, check: bool = True,
-        extra_env: dict[str, str] | None = None) -> str:
+        extra_env: dict[str, str] | None = None, stdin: str | None = None) -> str:
     """Run `git <args>` in `cwd` and return its stdout (raises GitError on failure)."""
-    proc = result(args, cwd, extra_env=extra_env)
+    proc = result(args, cwd, extra_env=extra_env, stdin=stdin)
     if check and proc.returncode != 0:
         raise GitError(args, proc.returncode, proc.stderr)
     return proc.stdout
 
 
-def result(args: list[str], cwd: Path,
-           extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def result(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None,
+           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     environment = env() if extra_env is None else {**env(), **extra_env}
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              errors="surrogateescape", env=environment,
-                              stdin=subprocess.DEVNULL, check=False)
+                              errors="surrogateescape", env=environment, input=stdin,
+                              stdin=None if stdin is not None else subprocess.DEVNULL,
+                              check=False)
     except FileNotFoundError as exc:
         raise DispatchError("git is not installed or not on PATH; install git") from exc
 

@@ -33,5 +33,11 @@ def note(message: str) -> None:
     err().print(message, markup=False, style="dim")
 
 
+def progress(message: str) -> None:
+    """A step of a long operation, shown only to a person watching a terminal."""
+    if err().is_terminal:
+        note(message)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -4,7 +4,7 @@ temporary global config and home folder, and no system config."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,3 +49,27 @@ def repo(tmp_path: Path) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     del config
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        repo: Path) -> Callable[..., Result]:
+    """Run dispatch in-process, by default from the `repo` fixture's top level."""
+    from dispatch.cli import main
+
+    def run(*argv: str, cwd: Path | None = None) -> Result:
+        monkeypatch.chdir(cwd or repo)
+        capsys.readouterr()
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

@@ -33,8 +33,22 @@ def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
     return path
 
 
-def snapshot(repo: Path) -> dict[str, str]:
-    """What a user would notice changing: branch, HEAD, index, status, refs, stash."""
+def snapshot(repo: Path, feature: str | None = None) -> dict[str, str]:
+    """What a user would notice changing: branch, HEAD, index, status, refs.
+
+    With `feature`, that feature's own branches and .worktrees/ are left out (dispatch makes
+    them); everything else must stay exactly as it was.
+    """
+    view = _snapshot(repo)
+    if feature is not None:
+        view["status"] = "\n".join(line for line in view["status"].splitlines()
+                                   if ".worktrees/" not in line)
+        view["refs"] = "\n".join(line for line in view["refs"].splitlines()
+                                 if not line.startswith(f"refs/heads/{feature}/"))
+    return view
+
+
+def _snapshot(repo: Path) -> dict[str, str]:
     return {
         "branch": git(repo, "symbolic-ref", "-q", "--short", "HEAD") if
         subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], cwd=repo,

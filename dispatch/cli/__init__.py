@@ -12,7 +12,7 @@ import tempfile
 import time
 import traceback
 
-from dispatch.cli import plan_cmd  # noqa: F401  (registers the command)
+from dispatch.cli import plan_cmd, start_cmd  # noqa: F401  (registers the commands)
 from dispatch.cli.app import app
 from dispatch.errors import DispatchError
 

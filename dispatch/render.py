@@ -1,0 +1,38 @@
+"""The one Jinja environment: built-in templates, overridable per repository.
+
+A file of the same name in `<repo>/.dispatch/templates/` replaces the built-in one. Spec text
+is only ever passed in as data (`{{ ws.raw }}`), never compiled as a template, so `{{ }}` in
+a spec appears literally.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+OVERRIDES = Path(".dispatch") / "templates"
+
+
+def builtin_templates() -> Path:
+    packaged = Path(__file__).parent / "templates"  # inside an installed wheel
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+@cache
+def environment(repo_root: Path | None) -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    search = [builtin_templates()]
+    if repo_root is not None:
+        search.insert(0, repo_root / OVERRIDES)
+    return Environment(loader=FileSystemLoader([str(p) for p in search]),
+                       undefined=StrictUndefined, keep_trailing_newline=True,
+                       autoescape=False, trim_blocks=False)
+
+
+def render(name: str, repo_root: Path | None, **context: Any) -> str:
+    return environment(repo_root).get_template(name).render(**context)
