@@ -69,6 +69,17 @@ class FileLock:
         self.release()
 
 
+def holder_if_locked(path: Path) -> int | None:
+    """The pid holding the lock at `path` right now, or None when nobody holds it."""
+    if not path.exists():
+        return None
+    lock = FileLock(path)
+    if lock.acquire(timeout=0):
+        lock.release()
+        return None
+    return lock.holder() or -1
+
+
 def try_lock(path: Path, what: str, fix: str) -> FileLock:
     """Take the lock at once, or raise BusyError "<what> (pid N); <fix>"."""
     lock = FileLock(path)

@@ -17,7 +17,8 @@ from dispatch import repo as repos
 from dispatch.envfile import EnvSource, read_root_env
 from dispatch.errors import DispatchError
 from dispatch.models import Plan, Workstream
-from dispatch.state import FeaturePaths, StateStore, features
+from dispatch.paths import FeaturePaths, features
+from dispatch.state import StateStore
 from dispatch.state_models import FeatureState, SessionRecord
 
 PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096

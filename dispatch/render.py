@@ -29,9 +29,15 @@ def environment(repo_root: Path | None) -> Environment:
     search = [builtin_templates()]
     if repo_root is not None:
         search.insert(0, repo_root / OVERRIDES)
-    return Environment(loader=FileSystemLoader([str(p) for p in search]),
-                       undefined=StrictUndefined, keep_trailing_newline=True,
-                       autoescape=False, trim_blocks=False)
+    env = Environment(loader=FileSystemLoader([str(p) for p in search]),
+                      undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    env.filters["quote"] = quote
+    return env
+
+
+def quote(text: str) -> str:
+    """Markdown block quote: quoted checkboxes are not tasks, quoted headings not sections."""
+    return "\n".join(f"> {line}".rstrip() for line in text.rstrip("\n").split("\n"))
 
 
 def render(name: str, repo_root: Path | None, **context: Any) -> str:

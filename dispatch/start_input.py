@@ -9,7 +9,8 @@ from typing import Literal
 
 from dispatch import names, render
 from dispatch.errors import DispatchError
-from dispatch.state import FeaturePaths, StateStore
+from dispatch.paths import FeaturePaths
+from dispatch.state import StateStore
 
 Kind = Literal["spec", "feature", "new"]
 

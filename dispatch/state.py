@@ -12,60 +12,16 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from dispatch.errors import DispatchError
 from dispatch.locks import FileLock
+from dispatch.paths import FeaturePaths
 from dispatch.state_models import SCHEMA_VERSION, FeatureState, now
 
 T = TypeVar("T")
-WORKTREES = ".worktrees"
 LOCK_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class FeaturePaths:
-    root: Path  # the repository's top level
-    feature: str
-
-    @property
-    def dir(self) -> Path:
-        return self.root / WORKTREES / self.feature
-
-    @property
-    def state_file(self) -> Path:
-        return self.dir / "sessions.json"
-
-    @property
-    def logs(self) -> Path:
-        return self.dir / "logs"
-
-    @property
-    def results(self) -> Path:
-        return self.dir / "results"
-
-    @property
-    def coordination(self) -> Path:
-        return self.dir / "COORDINATION.md"
-
-    def worktree(self, name: str) -> Path:
-        return self.dir / name
-
-    def lock(self, purpose: str) -> Path:
-        return self.dir / f".{purpose}.lock"
-
-    def relative(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
-
-
-def features(root: Path) -> list[str]:
-    """Features that have a sessions.json under .worktrees/, by name."""
-    base = root / WORKTREES
-    if not base.is_dir():
-        return []
-    return sorted(p.parent.name for p in base.glob("*/sessions.json"))
 
 
 class StateStore:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dispatch.models import Plan
+from dispatch.models import AgentOptions, Plan
 
 SCHEMA_VERSION = 1
 
@@ -60,10 +60,32 @@ class SessionRecord(BaseModel):
     finished_at: datetime | None = None
     last_checkpoint: str | None = None
     error: str | None = None
-    total_cost_usd: float = 0.0
+    total_cost_usd: float = 0.0  # summed over every run of the session
     num_turns: int = 0
     duration_ms: int = 0
-    attempts: int = 0
+    attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
+    transient: bool = False  # the last failure looked transient (retried by resuming)
+    next_attempt_at: datetime | None = None  # when a retry is due
+    resume_prompt: str | None = None  # set by `dispatch resume`, used by the next launch
+    followed_up: bool = False  # the one automatic "what is missing" resume was sent
+    session_created: bool = False  # a run got far enough that `--resume` can find it
+    deps_merged: list[str] = Field(default_factory=list)
+    commits: int = 0  # commits ahead of the base when the session last ended
+    last_output: str | None = None  # raw output of the latest run, relative to the root
+
+
+class RunSettings(BaseModel):
+    """How `dispatch start` asked the sessions to run; the supervisor reads them."""
+
+    worker: Worker = "claude"
+    claude: list[str] = Field(default_factory=list)  # the program (and leading arguments)
+    agent: AgentOptions = Field(default_factory=AgentOptions)  # command-line overrides
+    max_parallel: int = 4
+    budget_usd: float | None = None
+    max_attempts: int = 5
+    follow_up: bool = True
+    session_timeout: float | None = None  # seconds; a session running longer is stopped
+    backoff_base: float = 2.0  # retries wait 2, 4, 8, 16 s...
 
 
 class FeatureState(BaseModel):
@@ -75,4 +97,8 @@ class FeatureState(BaseModel):
     created_at: datetime = Field(default_factory=now)
     updated_at: datetime = Field(default_factory=now)
     plan: Plan
+    run: RunSettings | None = None
     workstreams: dict[str, SessionRecord] = Field(default_factory=dict)
+
+    def total_cost(self) -> float:
+        return sum(record.total_cost_usd for record in self.workstreams.values())

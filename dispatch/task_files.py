@@ -8,17 +8,19 @@ the integration branch, and nothing in the user's repository or config has to ch
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from dispatch import render
 from dispatch.models import Workstream
-from dispatch.state import FeaturePaths
+from dispatch.paths import FeaturePaths
 from dispatch.state_models import FeatureState
 
 WORK_DIR = ".workstream"
 TASKS = f"{WORK_DIR}/TASKS.md"
 RESULTS = f"{WORK_DIR}/RESULTS.md"
+_BOX = re.compile(r"^\s*[-*+] \[([ xX])\]", re.M)
 
 
 def ensure_work_dir(worktree: Path) -> None:
@@ -76,18 +78,20 @@ def read_results(worktree: Path) -> str | None:
 
 
 def count_tasks(worktree: Path) -> tuple[int, int]:
-    """(ticked, total) checkboxes in the workstream's TASKS.md."""
+    """(ticked, total) checkboxes in the Tasks section of the workstream's TASKS.md."""
     try:
         text = (worktree / TASKS).read_text(errors="replace")
     except OSError:
         return (0, 0)
-    done = total = 0
-    for line in text.splitlines():
-        item = line.lstrip()
-        if item.startswith(("- [ ]", "* [ ]")):
-            total += 1
-        elif item.startswith(("- [x]", "- [X]", "* [x]", "* [X]")):
-            total += 1
-            done += 1
-    return (done, total)
+    start, end = tasks_section(text)
+    boxes = [m[1] for m in _BOX.finditer(text, start, end)]
+    return (sum(box in "xX" for box in boxes), len(boxes))
 
+
+def tasks_section(text: str) -> tuple[int, int]:
+    """Character span of the '## Tasks' section (the whole text if there is none)."""
+    heading = re.search(r"^## Tasks[ \t]*$", text, flags=re.M)
+    if heading is None:
+        return (0, len(text))
+    after = re.search(r"^## ", text[heading.end():], flags=re.M)
+    return (heading.end(), heading.end() + after.start() if after else len(text))

@@ -3,9 +3,12 @@ temporary global config and home folder, and no system config."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +76,32 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+class FakeClaude:
+    """The fake `claude` executable (tests/fakes/fake_claude.py) and what it recorded."""
+
+    def __init__(self, folder: Path) -> None:
+        self.state = folder / "state"
+        self.state.mkdir(parents=True)
+        self.path = folder / "bin" / "claude"
+        self.path.parent.mkdir()
+        self.path.write_text(f'#!/bin/sh\nexec "{sys.executable}" '
+                             f'"{REPO_ROOT / "tests/fakes/fake_claude.py"}" "$@"\n')
+        self.path.chmod(0o755)
+
+    def script(self, steps: dict[str, list[dict[str, object]]]) -> None:
+        (self.state / "script.json").write_text(json.dumps(steps))
+
+    def calls(self) -> list[dict[str, Any]]:
+        log = self.state / "calls.jsonl"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() \
+            else []
+
+
+@pytest.fixture
+def fake_claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeClaude:
+    fake = FakeClaude(tmp_path / "fake-claude")
+    monkeypatch.setenv("FAKE_CLAUDE_STATE", str(fake.state))
+    monkeypatch.setenv("CLAUDE_CLI_PATH", str(fake.path))
+    return fake

@@ -33,7 +33,8 @@ def test_short_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert (code, err) == (0, "")
     assert out.startswith("Usage: dispatch [OPTIONS] COMMAND [ARGS]...")
     commands = out.split("Commands:\n", 1)[1].splitlines()
-    assert [line.split()[0] for line in commands] == ["plan", "start"]
+    assert [line.split()[0] for line in commands] == [
+        "plan", "start", "status", "resume", "stop", "logs"]
 
 
 def test_plan_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -151,3 +152,28 @@ def test_example_spec_plans(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plan", str(EXAMPLE_SPEC), "--json")
     assert code == 0
     assert len(json.loads(out)["workstreams"]) == 5
+
+
+def test_fast_status_parser_accepts_what_the_typer_command_documents() -> None:
+    from typer.main import get_command
+
+    from dispatch.cli import fast, load_app
+
+    typer_status = get_command(load_app()).commands["status"]  # type: ignore[attr-defined]
+    documented = {opt for param in typer_status.params for opt in
+                  [*param.opts, *param.secondary_opts] if opt.startswith("-")} - {"-h", "--help"}
+    fast_options = {opt for action in fast.parser()._actions for opt in action.option_strings}
+    assert documented == fast_options
+    assert fast.handles(["status", "--json"]) and not fast.handles(["status", "-h"])
+
+
+def test_fast_status_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "status", "--bogus") == (2, "", (
+        "Usage: dispatch status [OPTIONS] [FEATURE]\nTry 'dispatch status -h' for help.\n\n"
+        "Error: unrecognized arguments: --bogus\n"))
+
+
+def test_status_help_goes_to_typer(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "status", "-h")
+    assert code == 0 and out.startswith("Usage: dispatch status [OPTIONS] [FEATURE]")
+    assert "--watch" in out and "--json" in out

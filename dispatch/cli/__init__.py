@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
-import traceback
+from typing import TYPE_CHECKING
 
-from dispatch.cli import plan_cmd, start_cmd  # noqa: F401  (registers the commands)
-from dispatch.cli.app import app
 from dispatch.errors import DispatchError
 
+if TYPE_CHECKING:
+    import typer
+
 EXIT_INTERNAL = 70
+COMMAND_MODULES = ("plan_cmd", "start_cmd", "sessions_cmd")
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="dispatch", standalone_mode=False)
+        return _run(args)
     except DispatchError as exc:
         print(f"dispatch: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -30,10 +31,34 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _report_crash(exc)
+
+
+def _run(args: list[str]) -> int:
+    from dispatch.cli import fast
+
+    if fast.handles(args):
+        return fast.run(args)
+    app = load_app()
+    result = app(args=args, prog_name="dispatch", standalone_mode=False)
     return result if isinstance(result, int) else 0
 
 
+def load_app() -> typer.Typer:
+    """The Typer app with every command registered (imported only when needed)."""
+    from importlib import import_module
+
+    from dispatch.cli.app import app
+
+    for module in COMMAND_MODULES:  # importing a module registers its commands, in this order
+        import_module(f"dispatch.cli.{module}")
+    return app
+
+
 def _report_crash(exc: BaseException) -> int:
+    import tempfile
+    import time
+    import traceback
+
     if _usage_error(exc):
         exc.show()  # type: ignore[attr-defined]
         return int(exc.exit_code)  # type: ignore[attr-defined]
@@ -50,5 +75,6 @@ def _report_crash(exc: BaseException) -> int:
 
 
 def _usage_error(exc: BaseException) -> bool:
-    # Typer's click exceptions (bad option, missing argument) carry `show` and `exit_code`.
+    # Typer's click exceptions (bad option, missing argument) and the fast path's UsageError
+    # carry `show` and `exit_code`.
     return hasattr(exc, "show") and hasattr(exc, "exit_code")

@@ -1,4 +1,4 @@
-"""`dispatch start SPEC_OR_FEATURE`: provision every workstream (and start its session)."""
+"""`dispatch start SPEC_OR_FEATURE`: provision every workstream and start its session."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from dispatch.cli.app import app
+from dispatch.cli.options import Claude, Json
+
+_SESSIONS = "Sessions"
 
 
 @app.command("start")
@@ -19,6 +22,11 @@ def start_command(
     *,
     no_agents: Annotated[bool, typer.Option(
         "--no-agents", help="Provision only: worktrees, branches, .env, setup, TASKS.md.")] = False,
+    rehearse: Annotated[bool, typer.Option(
+        help="Run the built-in rehearsal worker instead of claude: no tokens, no cost.")
+    ] = False,
+    wait: Annotated[bool, typer.Option(
+        help="Stay in the foreground until every session has finished.")] = False,
     base: Annotated[str | None, typer.Option(
         help="Branch or commit the workstreams start from (default: HEAD).")] = None,
     base_port: Annotated[int | None, typer.Option(
@@ -33,23 +41,56 @@ def start_command(
     ] = False,
     setup_jobs: Annotated[int, typer.Option(min=1, max=32,
                                             help="Setup commands run at once.")] = 4,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    claude: Claude = None,
+    model: Annotated[str | None, typer.Option(
+        help="Model for every session (default: frontmatter, else sonnet).",
+        rich_help_panel=_SESSIONS)] = None,
+    permission_mode: Annotated[str | None, typer.Option(
+        help="claude --permission-mode (default acceptEdits).", rich_help_panel=_SESSIONS)
+    ] = None,
+    allowed_tools: Annotated[str | None, typer.Option(
+        help="claude --allowedTools, comma separated (default Bash).",
+        rich_help_panel=_SESSIONS)] = None,
+    max_turns: Annotated[int | None, typer.Option(min=1, rich_help_panel=_SESSIONS,
+                                                  help="Turn limit per session run.")] = None,
+    max_budget_usd: Annotated[float | None, typer.Option(
+        min=0.01, help="Dollar limit per session run (claude --max-budget-usd).",
+        rich_help_panel=_SESSIONS)] = None,
+    budget_usd: Annotated[float | None, typer.Option(
+        min=0.01, help="Dollar limit for the whole feature: no launch or resume beyond it.",
+        rich_help_panel=_SESSIONS)] = None,
+    max_parallel: Annotated[int | None, typer.Option(
+        min=1, max=64, help="Sessions at once (default: $MAX_CLAUDE_WORKERS, frontmatter, 4).",
+        rich_help_panel=_SESSIONS)] = None,
+    retries: Annotated[int, typer.Option(
+        min=0, max=10, help="Retries of a transient failure (resuming the same session).",
+        rich_help_panel=_SESSIONS)] = 4,
+    retry_delay: Annotated[float, typer.Option(
+        min=0, help="First retry pause in seconds; each next one doubles (2, 4, 8, 16).",
+        rich_help_panel=_SESSIONS)] = 2.0,
+    follow_up: Annotated[bool, typer.Option(
+        help="Resume once a session that ended with its work incomplete.",
+        rich_help_panel=_SESSIONS)] = True,
+    session_timeout: Annotated[float | None, typer.Option(
+        min=1, help="Stop a session run after this many seconds.",
+        rich_help_panel=_SESSIONS)] = None,
+    as_json: Json = False,
 ) -> None:
-    """Create a worktree and branch per workstream, copy .env with its own ports, run setup,
-    write TASKS.md and COORDINATION.md."""
+    """Create a worktree and branch per workstream (with its .env, ports, setup and
+    TASKS.md), then start one headless Claude Code session each, in the background."""
     from dispatch import repo as repos
-    from dispatch import start_flow, ui
+    from dispatch import start_flow
     from dispatch.provision_plan import StartOptions
 
     repo = repos.find(Path.cwd())
     options = StartOptions(base=base, base_port=base_port, setup=setup, run_setup=not no_setup,
                            copy_env=not no_env, force=force, setup_jobs=setup_jobs)
-    outcome = start_flow.start(repo, target, options, agents=not no_agents)
-    if outcome.new_spec is not None:
-        ui.out().print(start_flow.new_spec_message(repo, outcome.new_spec), markup=False)
-        return
-    assert outcome.state is not None
-    if as_json:
-        ui.print_json(start_flow.summary_json(repo, outcome.state))
-    else:
-        ui.out().print(start_flow.summary_table(repo, outcome.state))
+    sessions = None if no_agents else start_flow.SessionOptions(
+        rehearse=rehearse, claude=claude, max_parallel=max_parallel, budget_usd=budget_usd,
+        retries=retries, retry_delay=retry_delay, follow_up=follow_up,
+        session_timeout=session_timeout,
+        agent=start_flow.agent_options(model=model, permission_mode=permission_mode,
+                                       allowed_tools=allowed_tools, max_turns=max_turns,
+                                       max_budget_usd=max_budget_usd))
+    outcome = start_flow.start(repo, target, options, sessions)
+    raise typer.Exit(start_flow.show(repo, outcome, as_json=as_json, wait=wait))

@@ -1,0 +1,15 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Feature = Annotated[str | None, typer.Option(
+    "--feature", "-f", help="The feature (default: the only one under .worktrees/).")]
+FeatureArg = Annotated[str | None, typer.Argument(
+    metavar="FEATURE", help="The feature (default: the only one under .worktrees/).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Claude = Annotated[str | None, typer.Option(
+    "--claude", help="The claude program (default: $CLAUDE_CLI_PATH, then `claude` on PATH).")]

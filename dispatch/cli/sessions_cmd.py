@@ -1,0 +1,98 @@
+"""`dispatch status`, `resume`, `stop` and `logs`: watching and steering the sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatch.cli.app import app
+from dispatch.cli.options import Claude, Feature, FeatureArg, Json
+
+
+@app.command("status")
+def status_command(
+    feature: FeatureArg = None,
+    *,
+    as_json: Json = False,
+    watch: Annotated[bool, typer.Option(help="Refresh in place until Ctrl-C.")] = False,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes.")] = 2.0,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also show session ids, pids and ports.")] = False,
+) -> None:
+    """Show each workstream's session, progress, commits and cost."""
+    from dispatch import status_cli
+
+    raise typer.Exit(status_cli.command(feature, as_json=as_json, watch_=watch,
+                                        interval=interval, verbose=verbose))
+
+
+@app.command("resume")
+def resume_command(
+    workstream: Annotated[str | None, typer.Argument(
+        help="The workstream to resume (or --all).")] = None,
+    *,
+    feature: Feature = None,
+    prompt: Annotated[str | None, typer.Option(
+        help="What to tell the session (default: check your work and continue).")] = None,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Every interrupted, failed-transient or needs-attention workstream.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Stop a running session first.")] = False,
+    wait: Annotated[bool, typer.Option(help="Stay until the session ends.")] = False,
+    claude: Claude = None,
+) -> None:
+    """Resume a workstream's recorded session in its worktree (or start it if it never ran)."""
+    from dispatch import repo as repos
+    from dispatch import resume, ui
+    from dispatch.paths import FeaturePaths, pick_feature
+
+    root = repos.find(Path.cwd()).root
+    paths = FeaturePaths(root, pick_feature(root, feature))
+    names = resume.resume(paths, workstream, all_=all_, prompt=prompt, force=force,
+                          claude=claude)
+    ui.out().print(f"resuming {', '.join(names)}; follow with: dispatch status "
+                   f"{paths.feature} --watch", markup=False)
+    if wait:
+        raise typer.Exit(resume.wait(paths, names))
+
+
+@app.command("stop")
+def stop_command(
+    feature: FeatureArg = None,
+    workstream: Annotated[str | None, typer.Argument(
+        help="Only this workstream (default: all, and the supervisor).")] = None,
+) -> None:
+    """End running sessions (their whole process group); they stay resumable."""
+    from dispatch import control, ui
+    from dispatch import repo as repos
+    from dispatch.paths import FeaturePaths, pick_feature
+    from dispatch.state import StateStore
+
+    root = repos.find(Path.cwd()).root
+    paths = FeaturePaths(root, pick_feature(root, feature))
+    if workstream is not None and workstream not in StateStore(paths).load().workstreams:
+        from dispatch.errors import DispatchError
+
+        raise DispatchError(f"feature '{paths.feature}' has no workstream '{workstream}'")
+    stopped = control.stop(paths, [workstream] if workstream else None)
+    ui.out().print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running",
+                   markup=False)
+
+
+@app.command("logs")
+def logs_command(
+    workstream: Annotated[str, typer.Argument(help="The workstream.")],
+    *,
+    feature: Feature = None,
+    all_runs: Annotated[bool, typer.Option("--all", help="Every run, not just the last.")
+                        ] = False,
+) -> None:
+    """Show a session's raw output (the result JSON) and its stderr."""
+    from dispatch import logs
+    from dispatch import repo as repos
+    from dispatch.paths import FeaturePaths, pick_feature
+
+    root = repos.find(Path.cwd()).root
+    logs.show(FeaturePaths(root, pick_feature(root, feature)), workstream, all_runs=all_runs)

@@ -1,0 +1,46 @@
+"""`dispatch logs`: a workstream's raw session output, stderr, setup and verify logs."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from dispatch.errors import DispatchError
+from dispatch.paths import FeaturePaths
+from dispatch.state import StateStore
+
+
+def runs(paths: FeaturePaths, name: str) -> list[int]:
+    pattern = re.compile(rf"^{re.escape(name)}\.(\d+)\.(?:json|stderr)$")
+    found = {int(m[1]) for p in paths.logs.glob(f"{name}.*") if (m := pattern.match(p.name))}
+    return sorted(found)
+
+
+def show(paths: FeaturePaths, name: str, *, all_runs: bool) -> None:
+    state = StateStore(paths).load()
+    if name not in state.workstreams:
+        raise DispatchError(f"feature '{paths.feature}' has no workstream '{name}' (it has: "
+                            f"{', '.join(state.workstreams)})")
+    attempts = runs(paths, name)
+    extra = [p for p in (paths.logs / f"{name}.setup.log", paths.logs / f"{name}.verify.log")
+             if p.exists()]
+    if not attempts and not extra:
+        raise DispatchError(f"{name} has no logs yet (its session has not run)")
+    for attempt in attempts if all_runs else attempts[-1:]:
+        for suffix in ("json", "stderr"):
+            _print(paths, paths.logs / f"{name}.{attempt}.{suffix}")
+    for path in extra:
+        _print(paths, path)
+
+
+def _print(paths: FeaturePaths, path: Path) -> None:
+    out = sys.stdout
+    out.write(f"==> {paths.relative(path)} <==\n")
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        text = ""
+    out.write(text if text.endswith("\n") or not text else text + "\n")
+    out.write("(empty)\n" if not text else "")
+    out.flush()

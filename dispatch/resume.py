@@ -1,0 +1,83 @@
+"""`dispatch resume`: queue a workstream's session to continue, in its own worktree."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from dispatch import agent, control, procs
+from dispatch.errors import DispatchError
+from dispatch.paths import FeaturePaths
+from dispatch.state import StateStore
+from dispatch.state_models import FeatureState, RunSettings, SessionRecord
+
+
+def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | None,
+           force: bool, claude: str | None) -> list[str]:
+    store = StateStore(paths)
+    state = store.load()
+    run = _run_settings(state, claude)  # refuses before anything changes
+    names = _chosen(state, name, all_)
+    _expect_budget(state, run)
+    for record in (state.workstreams[n] for n in names):
+        if record.status == "running" and procs.is_alive(record.pid, record.pid_started):
+            if not force:
+                raise DispatchError(f"{record.name} is running (pid {record.pid}); wait for it, "
+                                    "or pass --force to stop it first")
+            control.stop(paths, [record.name])
+    store.update(partial(_queue, names=names, prompt=prompt, run=run))
+    control.wait_launched(paths, control.ensure_supervisor(paths))
+    return names
+
+
+def _run_settings(state: FeatureState, claude: str | None) -> RunSettings:
+    run = state.run or RunSettings()
+    if claude is not None or state.run is None or run.worker == "claude":
+        # Found again each time: the program may have moved since `start`.
+        program = agent.find_claude(claude or (run.claude[0] if run.claude else None))
+        run = run.model_copy(update={"worker": "claude", "claude": program})
+    else:
+        run = run.model_copy(update={"claude": agent.rehearsal_program()})
+    return run
+
+
+def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
+    if all_ == (name is not None):
+        raise DispatchError("name one workstream to resume, or pass --all")
+    if name is not None:
+        if name not in state.workstreams:
+            raise DispatchError(f"feature '{state.feature}' has no workstream '{name}' (it has: "
+                                f"{', '.join(state.workstreams)})")
+        return [name]
+    chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
+    if not chosen:
+        raise DispatchError("nothing to resume: no workstream is interrupted, failed with a "
+                            "transient error, or needs attention")
+    return chosen
+
+
+def _resumable(record: SessionRecord) -> bool:
+    return record.status in ("interrupted", "needs_attention") or (
+        record.status == "failed" and record.transient)
+
+
+def _expect_budget(state: FeatureState, run: RunSettings) -> None:
+    spent = state.total_cost()
+    if run.budget_usd is not None and spent >= run.budget_usd:
+        raise DispatchError(f"the feature's budget is spent (${spent:.2f} of "
+                            f"${run.budget_usd:.2f}); raise it with 'dispatch start "
+                            f"{state.feature} --budget-usd <more>'")
+
+
+def _queue(state: FeatureState, names: list[str], prompt: str | None,
+           run: RunSettings) -> None:
+    state.run = run
+    for name in names:
+        record = state.workstreams[name]
+        record.status, record.error, record.transient = "pending", None, False
+        record.resume_prompt, record.next_attempt_at = prompt, None
+        record.followed_up = False
+
+
+def wait(paths: FeaturePaths, names: list[str]) -> int:
+    state = control.wait_finished(paths, lambda _state: None, set(names))
+    return 0 if all(state.workstreams[n].status == "done" for n in names) else 1

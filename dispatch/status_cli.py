@@ -1,0 +1,81 @@
+"""Showing status once, refreshed in place (`--watch`), or until the sessions end (`--wait`)."""
+
+from __future__ import annotations
+
+import time
+
+from dispatch import status, ui
+from dispatch.paths import FeaturePaths
+from dispatch.status_view import status_json, status_table
+
+GIT_THREADS = 8  # git status is I/O bound: more threads than cores
+
+
+def print_status(paths: FeaturePaths, *, as_json: bool, verbose: bool = False) -> status.Snapshot:
+    snap = status.snapshot(paths, GIT_THREADS)
+    if as_json:
+        ui.print_json(status_json(snap))
+    else:
+        ui.out().print(status_table(snap, verbose))
+    return snap
+
+
+def watch(paths: FeaturePaths, interval: float, verbose: bool = False) -> None:
+    """Refresh in place until Ctrl-C. Each refresh's threads and git processes end before
+    the next one starts: the footprint stays flat however long it runs."""
+    from rich.live import Live
+
+    with Live(console=ui.out(), auto_refresh=False) as live:
+        try:
+            while True:
+                live.update(status_table(status.snapshot(paths, GIT_THREADS), verbose),
+                            refresh=True)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
+def follow_until_done(paths: FeaturePaths, *, as_json: bool) -> int:
+    """`start --wait`: show progress until the supervisor is done; 0 if all are done."""
+    from rich.live import Live
+
+    from dispatch.control import wait_finished
+
+    if ui.out().is_terminal and not as_json:
+        with Live(console=ui.out(), auto_refresh=False) as live:
+            wait_finished(paths, lambda _state: live.update(
+                status_table(status.snapshot(paths, GIT_THREADS)), refresh=True))
+    else:
+        wait_finished(paths, lambda _state: None)
+    snap = status.snapshot(paths, GIT_THREADS)
+    if as_json:
+        ui.print_json(status_json(snap))
+    else:
+        ui.out().print(status_table(snap))
+    statuses = {r["status"] for r in snap.records}
+    return 0 if statuses == {"done"} else 1
+
+
+def command(feature: str | None, *, as_json: bool, watch_: bool, interval: float,
+            verbose: bool) -> int:
+    """`dispatch status` (shared by the Typer command and the fast path in cli/fast.py)."""
+    from pathlib import Path
+
+    from dispatch import repo as repos
+    from dispatch.paths import features, pick_feature
+
+    root = repos.find(Path.cwd()).root
+    known = features(root)
+    if feature is None and len(known) > 1:
+        if as_json:
+            ui.print_json({"features": known})
+        else:
+            ui.out().print("Several features; pick one: " + ", ".join(
+                f"dispatch status {name}" for name in known), markup=False)
+        return 0
+    paths = FeaturePaths(root, pick_feature(root, feature))
+    if watch_ and not as_json:
+        watch(paths, interval, verbose)
+    else:
+        print_status(paths, as_json=as_json, verbose=verbose)
+    return 0

@@ -1,0 +1,228 @@
+"""A fake `claude` for tests: the real CLI's option grammar and JSON result shapes.
+
+Accepts exactly the options of @anthropic-ai/claude-code 2.1.197 (unknown ones are refused the
+way commander refuses them), keeps sessions per working directory like the real CLI (so
+`--resume` from another folder fails), and does what a script tells it, one step per run of
+each workstream:
+
+    FAKE_CLAUDE_STATE=<dir>   calls.jsonl (every run) and sessions live here
+    <dir>/script.json         {"<workstream>" or "*": [step, ...]}
+
+A step is a dict: "sleep" (seconds), "do" ("work" | "nowork" | "commit" | "results" |
+"conflict"), "reply" (see REPLIES), "cost", "turns". After the last step: work + success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+VALUE_OPTIONS = {
+    "--add-dir": "many", "--agent": "one", "--agents": "one", "--allowedTools": "many",
+    "--allowed-tools": "many", "--append-system-prompt": "one", "--betas": "many",
+    "-d": "optional", "--debug": "optional", "--debug-file": "one",
+    "--disallowedTools": "many", "--disallowed-tools": "many", "--effort": "one",
+    "--fallback-model": "one", "--file": "many", "--from-pr": "optional",
+    "--input-format": "one", "--json-schema": "one", "--max-budget-usd": "one",
+    "--mcp-config": "many", "--model": "one", "-n": "one", "--name": "one",
+    "--output-format": "one", "--permission-mode": "one", "--plugin-dir": "one",
+    "--plugin-url": "one", "--prompt-suggestions": "optional", "--remote-control": "optional",
+    "--remote-control-session-name-prefix": "one", "-r": "optional", "--resume": "optional",
+    "--session-id": "one", "--setting-sources": "one", "--settings": "one",
+    "--system-prompt": "one", "--tools": "many", "-w": "optional", "--worktree": "optional",
+    "--max-turns": "one", "--append-system-prompt-file": "one", "--system-prompt-file": "one",
+}
+FLAGS = {
+    "--allow-dangerously-skip-permissions", "--ax-screen-reader", "--bg", "--background",
+    "--bare", "--brief", "--chrome", "-c", "--continue", "--dangerously-skip-permissions",
+    "--disable-slash-commands", "--exclude-dynamic-system-prompt-sections", "--fork-session",
+    "-h", "--help", "--ide", "--include-hook-events", "--include-partial-messages",
+    "--no-chrome", "--no-session-persistence", "-p", "--print", "--replay-user-messages",
+    "--safe-mode", "--strict-mcp-config", "--tmux", "--verbose", "-v", "--version",
+}
+CHOICES = {
+    "--output-format": ("text", "json", "stream-json"),
+    "--permission-mode": ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk",
+                          "plan"),
+}
+ALIASES = {"-r": "--resume", "--allowed-tools": "--allowedTools", "-n": "--name"}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse(argv: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Commander's rules: variadic options take values up to the next dash argument."""
+    options: dict[str, Any] = {}
+    positional: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if arg == "--":
+            positional.extend(argv[index:])
+            break
+        if not arg.startswith("-") or arg == "-":
+            positional.append(arg)
+            continue
+        name, has_value, inline = arg.partition("=")
+        kind = VALUE_OPTIONS.get(name)
+        if name in FLAGS and not has_value:
+            options[name] = True
+            continue
+        if kind is None:
+            raise UsageError(f"error: unknown option '{arg}'")
+        values = [inline] if has_value else []
+        while index < len(argv) and not argv[index].startswith("-") and (
+                kind == "many" or not values):
+            values.append(argv[index])
+            index += 1
+        if kind == "one" and not values:
+            raise UsageError(f"error: option '{name} <value>' argument missing")
+        options[ALIASES.get(name, name)] = values if kind == "many" else (
+            values[0] if values else True)
+    return options, positional
+
+
+def validate(options: dict[str, Any]) -> None:
+    for name, allowed in CHOICES.items():
+        if name in options and options[name] not in allowed:
+            raise UsageError(f"error: option '{name} <format>' argument '{options[name]}' is "
+                             f"invalid. Allowed choices are {', '.join(allowed)}.")
+    session = options.get("--session-id")
+    if session is not None and not UUID.match(str(session)):
+        raise UsageError("Error: Invalid session ID. Must be a valid UUID.")
+    if session is not None and "--resume" in options and "--fork-session" not in options:
+        raise UsageError("Error: --session-id can only be used with --continue or --resume "
+                         "if --fork-session is also specified.")
+
+
+def state_dir() -> Path:
+    return Path(os.environ["FAKE_CLAUDE_STATE"])
+
+
+def session_file(session_id: str) -> Path:
+    cwd = hashlib.sha1(str(Path.cwd()).encode()).hexdigest()[:12]
+    return state_dir() / "sessions" / cwd / session_id
+
+
+def next_step(workstream: str) -> dict[str, Any]:
+    script_path = state_dir() / "script.json"
+    script = json.loads(script_path.read_text()) if script_path.exists() else {}
+    counter = state_dir() / f"counter-{workstream}"
+    index = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(index + 1))
+    steps = script.get(workstream, script.get("*", []))
+    return steps[index] if index < len(steps) else {"do": "work", "reply": "success"}
+
+
+def git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+
+
+def do_work(action: str, workstream: str, run: int) -> None:
+    work_dir = Path(".workstream")
+    if action in ("work", "commit", "conflict"):
+        target = Path("shared.txt") if action == "conflict" else Path("work") / f"{workstream}.txt"
+        target.parent.mkdir(exist_ok=True)
+        text = f"{workstream} was here\n" if action == "conflict" else f"run {run}\n"
+        with target.open("a" if action != "conflict" else "w") as handle:
+            handle.write(text)
+        git("add", "-A")
+        git("commit", "-q", "-m", f"{workstream}: run {run}")
+    if action in ("work", "results", "conflict"):
+        tasks = work_dir / "TASKS.md"
+        if tasks.exists():
+            tasks.write_text(re.sub(r"^(\s*)- \[ \]", r"\1- [x]", tasks.read_text(), flags=re.M))
+        (work_dir / "RESULTS.md").write_text(f"# {workstream}\n\nDid the work (run {run}).\n")
+
+
+REPLIES: dict[str, tuple[int, dict[str, Any] | str]] = {
+    "success": (0, {"subtype": "success", "is_error": False, "result": "All tasks done."}),
+    "not_logged_in": (1, {"subtype": "success", "is_error": True, "api_error_status": None,
+                          "result": "Not logged in · Please run /login"}),
+    "api_401": (1, {"subtype": "success", "is_error": True, "api_error_status": 401,
+                    "result": "Invalid API key · Fix external API key"}),
+    "api_500": (1, {"subtype": "success", "is_error": True, "api_error_status": 500,
+                    "result": "API Error: 500 Internal server error. This is a server-side "
+                              "issue, usually temporary — try again in a moment."}),
+    "api_529": (1, {"subtype": "success", "is_error": True, "api_error_status": 529,
+                    "result": "API Error: 529 Overloaded."}),
+    "refused": (1, {"subtype": "success", "is_error": True, "api_error_status": None,
+                    "result": "API Error: Unable to connect to API (ConnectionRefused)"}),
+    "max_turns": (1, {"subtype": "error_max_turns", "is_error": True,
+                      "errors": ["Reached maximum number of turns (3)"]}),
+    "budget": (1, {"subtype": "error_max_budget_usd", "is_error": True,
+                   "errors": ["Reached maximum budget ($0.50)"]}),
+    "empty": (1, ""),
+    "garbage": (2, "Segmentation fault (core dumped)\n\x00\x01 not json"),
+}
+
+
+def reply(step: dict[str, Any], session_id: str) -> int:
+    kind = str(step.get("reply", "success"))
+    if kind == "huge":
+        sys.stdout.write("x" * (50 * 1024 * 1024))
+        return 1
+    if kind == "die":
+        os.kill(os.getpid(), 9)
+    code, body = REPLIES[kind]
+    if isinstance(body, str):
+        sys.stdout.write(body)
+        sys.stderr.write("fatal: the fake crashed on purpose\n")
+        return code
+    result = {"type": "result", "duration_ms": 1234, "num_turns": step.get("turns", 3),
+              "session_id": session_id, "total_cost_usd": step.get("cost", 0.01), **body}
+    if result["subtype"] != "success":
+        result.pop("result", None)
+    print(json.dumps(result))
+    return code
+
+
+def main(argv: list[str]) -> int:
+    try:
+        options, positional = parse(argv)
+        validate(options)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if options.get("--version"):
+        print("2.1.197 (Claude Code)")
+        return 0
+    workstream = os.environ.get("DISPATCH_WORKSTREAM", Path.cwd().name)
+    resume = options.get("--resume")
+    session_id = str(resume if isinstance(resume, str) else options.get("--session-id")
+                     or uuid.uuid4())
+    with (state_dir() / "calls.jsonl").open("a") as log:
+        log.write(json.dumps({"argv": argv, "cwd": str(Path.cwd()), "workstream": workstream,
+                              "session_id": session_id, "resume": resume is not None,
+                              "prompt": positional[-1] if positional else None,
+                              "time": time.time()}) + "\n")
+    record = session_file(session_id)
+    if resume is not None and not record.exists():
+        print(f"No conversation found with session ID: {session_id}", file=sys.stderr)
+        return 1
+    if resume is None and record.exists():
+        print(f"Error: Session ID {session_id} is already in use.", file=sys.stderr)
+        return 1
+    record.parent.mkdir(parents=True, exist_ok=True)
+    runs = int(record.read_text()) + 1 if record.exists() else 1
+    record.write_text(str(runs))
+    step = next_step(workstream)
+    time.sleep(float(step.get("sleep", 0)))
+    do_work(str(step.get("do", "work")), workstream, runs)
+    return reply(step, session_id)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,343 @@
+"""Sessions end to end: the supervisor runs the fake claude in real worktrees."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dispatch import control, procs
+from dispatch.paths import FeaturePaths
+from tests.conftest import FakeClaude, Result
+from tests.gitrepo import commit, git, write
+from tests.sessions_helpers import THREE, records, settle, statuses
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def spec(repo: Path) -> Path:
+    commit(repo, {"specs/three.md": THREE}, "spec")
+    return repo / "specs" / "three.md"
+
+
+@pytest.mark.usefixtures("spec")
+def test_start_launches_in_background_and_records_sessions(
+        repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    fake_claude.script({"*": [{"sleep": 3, "do": "work"}]})
+    result = cli("start", "specs/three.md")
+    assert result.code == 0, result
+    now = records(repo)  # it returned while the sessions still run
+    assert statuses(now) == {"api": "running", "web": "running", "docs": "waiting"}
+    assert now["docs"]["error"] == "waiting for api (running)"
+    for name in ("api", "web"):
+        assert now[name]["session_id"] and now[name]["pid"] and now[name]["started_at"]
+    assert "dispatch status three --watch" in result.out
+
+    done = settle(repo)
+    assert statuses(done) == {"api": "done", "web": "done", "docs": "done"}
+    calls = fake_claude.calls()
+    assert [(c["workstream"], c["resume"]) for c in calls][2:] == [("docs", False)]
+    by_ws = {c["workstream"]: c for c in calls}
+    for name, record in done.items():
+        assert by_ws[name]["session_id"] == record["session_id"]
+        assert by_ws[name]["cwd"] == str(repo / ".worktrees" / "three" / name)
+        assert record["total_cost_usd"] == 0.01 and record["num_turns"] == 3
+        assert record["commits"] == 1 and record["finished_at"] and record["pid"] is None
+        assert record["last_checkpoint"] == "All tasks done."
+        assert (repo / record["last_output"]).read_text().startswith('{"type": "result"')
+        assert (repo / ".worktrees/three/results" / f"{name}.md").is_file()
+    # docs started from a branch that already held api's work
+    assert (repo / ".worktrees/three/docs/work/api.txt").is_file()
+    git(repo, "merge-base", "--is-ancestor", "three/api", "three/docs")
+    assert done["docs"]["deps_merged"] == ["api"]
+
+
+@pytest.mark.usefixtures("spec", "fake_claude")
+def test_wait_stays_until_all_finish(repo: Path, cli: Cli) -> None:
+    result = cli("start", "specs/three.md", "--wait", "--json")
+    assert result.code == 0, result
+    assert statuses(records(repo)) == {"api": "done", "web": "done", "docs": "done"}
+    assert '"status": "done"' in result.out
+
+
+@pytest.mark.usefixtures("spec")
+def test_not_logged_in_fails_without_retry(repo: Path, cli: Cli,
+                                           fake_claude: FakeClaude) -> None:
+    fake_claude.script({"api": [{"reply": "not_logged_in", "do": "nowork"}]})
+    assert cli("start", "specs/three.md", "--retry-delay", "0").code == 0
+    done = settle(repo)
+    assert statuses(done) == {"api": "failed", "web": "done", "docs": "blocked"}
+    assert done["api"]["error"] == "Not logged in · Please run /login"
+    assert done["api"]["attempts"] == 1 and done["api"]["transient"] is False
+    assert done["docs"]["error"] == "dependency api is failed"
+    assert [c["workstream"] for c in fake_claude.calls()].count("api") == 1
+
+
+@pytest.mark.usefixtures("spec")
+def test_transient_errors_are_retried_by_resuming_the_same_session(
+        repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"reply": "api_500", "do": "nowork", "cost": 0.02},
+                                {"reply": "api_529", "do": "nowork"},
+                                {"reply": "success", "do": "work"}]})
+    assert cli("start", "specs/three.md", "--retry-delay", "0.1").code == 0
+    done = settle(repo)
+    assert done["web"]["status"] == "done" and done["web"]["attempts"] == 3
+    web = [c for c in fake_claude.calls() if c["workstream"] == "web"]
+    assert [c["resume"] for c in web] == [False, True, True]
+    assert {c["session_id"] for c in web} == {done["web"]["session_id"]}
+    assert done["web"]["total_cost_usd"] == 0.04  # runs are summed: 0.02 + 0.01 + 0.01
+
+
+@pytest.mark.usefixtures("spec")
+def test_retries_give_up_after_the_limit(repo: Path, cli: Cli,
+                                         fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"reply": "refused", "do": "nowork"}] * 5})
+    assert cli("start", "specs/three.md", "--retry-delay", "0", "--retries", "2").code == 0
+    done = settle(repo)
+    assert done["web"]["status"] == "failed" and done["web"]["attempts"] == 3
+    assert done["web"]["error"] == ("API Error: Unable to connect to API (ConnectionRefused) "
+                                    "(gave up after 3 attempts)")
+
+
+@pytest.mark.parametrize(("reply", "error"), [
+    ("max_turns", "reached the maximum number of turns (Reached maximum number of turns (3))"),
+    ("budget", "reached its --max-budget-usd (Reached maximum budget ($0.50))"),
+    ("empty", "fatal: the fake crashed on purpose"),
+    ("garbage", "fatal: the fake crashed on purpose"),
+])
+@pytest.mark.usefixtures("spec")
+def test_permanent_failures(repo: Path, cli: Cli, fake_claude: FakeClaude,
+                            reply: str, error: str) -> None:
+    fake_claude.script({"web": [{"reply": reply, "do": "nowork"}]})
+    assert cli("start", "specs/three.md", "--retry-delay", "0").code == 0
+    done = settle(repo)
+    assert (done["web"]["status"], done["web"]["error"]) == ("failed", error)
+
+
+@pytest.mark.usefixtures("spec")
+def test_fifty_megabytes_of_output(repo: Path, cli: Cli,
+                                   fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"reply": "huge", "do": "nowork"}]})
+    assert cli("start", "specs/three.md").code == 0
+    done = settle(repo)
+    assert done["web"]["status"] == "failed"
+    assert done["web"]["error"] == ("printed more than 20 MB that is not a result; exit code 1 "
+                                    "and no result on stdout")
+
+
+@pytest.mark.usefixtures("spec")
+def test_a_hanging_session_is_stopped_after_the_timeout(repo: Path, cli: Cli,
+                                                        fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"sleep": 60}]})
+    assert cli("start", "specs/three.md", "--session-timeout", "1").code == 0
+    done = settle(repo)
+    assert done["web"]["status"] == "failed"
+    assert done["web"]["error"].startswith("stopped after running ")
+    assert not any(str(repo / ".worktrees/three/web") == p.cwd() for p in
+                   __import__("psutil").process_iter() if _safe_cwd(p))
+
+
+def _safe_cwd(process: object) -> bool:
+    try:
+        return bool(process.cwd())  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+@pytest.mark.usefixtures("spec")
+def test_incomplete_work_gets_one_follow_up(repo: Path, cli: Cli,
+                                            fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"do": "nowork"}, {"do": "work"}]})
+    assert cli("start", "specs/three.md").code == 0
+    done = settle(repo)
+    assert done["web"]["status"] == "done" and done["web"]["attempts"] == 2
+    follow_up = [c for c in fake_claude.calls() if c["workstream"] == "web"][1]
+    assert follow_up["resume"] is True
+    assert "- no commits on the branch: commit your work" in follow_up["prompt"]
+    assert "- no .workstream/RESULTS.md: write it" in follow_up["prompt"]
+
+
+@pytest.mark.usefixtures("spec")
+def test_without_follow_up_incomplete_work_needs_attention(repo: Path, cli: Cli,
+                                                           fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"do": "commit"}]})
+    assert cli("start", "specs/three.md", "--no-follow-up").code == 0
+    done = settle(repo)
+    assert (done["web"]["status"], done["web"]["error"]) == (
+        "needs_attention", "no .workstream/RESULTS.md: write it")
+
+
+@pytest.mark.usefixtures("fake_claude")
+def test_verify_command_decides_done(repo: Path, cli: Cli) -> None:
+    commit(repo, {"specs/three.md": "---\nverify: test -f work/api.txt\n---\n" + THREE})
+    assert cli("start", "specs/three.md", "--no-follow-up").code == 0
+    done = settle(repo)
+    assert statuses(done) == {"api": "done", "web": "needs_attention", "docs": "done"}
+    assert done["web"]["error"] == ("the verify command `test -f work/api.txt` fails (see "
+                                    ".worktrees/three/logs/web.verify.log): fix it")
+
+
+def test_dependency_conflict_needs_attention(repo: Path, cli: Cli,
+                                             fake_claude: FakeClaude) -> None:
+    commit(repo, {"shared.txt": "base\n", "specs/three.md": THREE})
+    fake_claude.script({"api": [{"do": "conflict"}]})
+    write(repo, {})
+    assert cli("start", "specs/three.md", "--no-agents").code == 0
+    docs = repo / ".worktrees/three/docs"
+    write(docs, {"shared.txt": "docs edited it first\n"})
+    git(docs, "commit", "-qam", "docs edit")
+    assert cli("start", "three").code == 0
+    done = settle(repo)
+    assert done["docs"]["status"] == "needs_attention"
+    assert done["docs"]["error"] == (
+        "merging api conflicts in shared.txt; resolve it in .worktrees/three/docs and commit, "
+        "then 'dispatch resume docs'")
+    assert git(docs, "status", "--porcelain") == ""  # the failed merge was taken back
+
+
+@pytest.mark.usefixtures("spec")
+def test_feature_budget_stops_launches(repo: Path, cli: Cli,
+                                       fake_claude: FakeClaude) -> None:
+    fake_claude.script({"*": [{"cost": 0.3}]})
+    assert cli("start", "specs/three.md", "--max-parallel", "1", "--budget-usd", "0.5").code == 0
+    done = settle(repo)
+    assert statuses(done) == {"api": "done", "web": "done", "docs": "waiting"}
+    assert done["docs"]["error"] == "feature budget reached ($0.60 of $0.50)"
+    refused = cli("resume", "docs")
+    assert (refused.code, refused.err) == (1, (
+        "dispatch: error: the feature's budget is spent ($0.60 of $0.50); raise it with "
+        "'dispatch start three --budget-usd <more>'\n"))
+
+
+@pytest.mark.usefixtures("spec")
+def test_max_parallel_from_the_environment(repo: Path, cli: Cli,
+                                           fake_claude: FakeClaude,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_CLAUDE_WORKERS", "1")
+    fake_claude.script({"*": [{"sleep": 0.5}]})
+    assert cli("start", "specs/three.md").code == 0
+    assert records(repo)["web"]["error"] == "waiting for a free slot (--max-parallel)"
+    settle(repo)
+    times = sorted((c["time"], c["workstream"]) for c in fake_claude.calls())
+    assert [w for _, w in times] == ["api", "web", "docs"]
+
+
+@pytest.mark.usefixtures("spec")
+def test_resume_runs_the_recorded_session_in_its_worktree(repo: Path, cli: Cli,
+                                                          fake_claude: FakeClaude) -> None:
+    assert cli("start", "specs/three.md", "--wait").code == 0
+    session = records(repo)["web"]["session_id"]
+    result = cli("resume", "web", "--prompt", "add a dark mode", "--wait")
+    assert result.code == 0, result
+    last = fake_claude.calls()[-1]
+    assert (last["resume"], last["session_id"], last["cwd"], last["prompt"]) == (
+        True, session, str(repo / ".worktrees/three/web"), "add a dark mode")
+    assert records(repo)["web"]["attempts"] == 2
+
+
+@pytest.mark.usefixtures("spec")
+def test_resume_refuses_a_running_session_unless_forced(repo: Path, cli: Cli,
+                                                        fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"sleep": 30}, {"do": "work"}]})
+    assert cli("start", "specs/three.md").code == 0
+    pid = records(repo)["web"]["pid"]
+    refused = cli("resume", "web")
+    assert (refused.code, refused.err) == (
+        1, f"dispatch: error: web is running (pid {pid}); wait for it, or pass --force to "
+           "stop it first\n")
+    forced = cli("resume", "web", "--force", "--wait")
+    assert forced.code == 0, forced
+    assert not procs.is_alive(pid, None)
+    assert records(repo)["web"]["status"] == "done"
+
+
+@pytest.mark.usefixtures("spec")
+def test_stop_then_resume(repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    fake_claude.script({"*": [{"sleep": 30}, {"do": "work"}]})
+    assert cli("start", "specs/three.md").code == 0
+    pids = [r["pid"] for r in records(repo).values() if r["pid"]]
+    result = cli("stop", "three")
+    assert (result.code, result.out) == (0, "stopped api, web\n")
+    assert not any(procs.is_alive(pid, None) for pid in pids)
+    assert control.supervisor_pid(FeaturePaths(repo, "three")) is None
+    assert statuses(records(repo)) == {"api": "stopped", "web": "stopped", "docs": "waiting"}
+    assert cli("resume", "api", "--wait").code == 0
+    assert records(repo)["api"]["status"] == "done"
+
+
+@pytest.mark.usefixtures("spec")
+def test_resume_all_picks_the_resumable(repo: Path, cli: Cli,
+                                        fake_claude: FakeClaude) -> None:
+    fake_claude.script({"api": [{"do": "nowork"}], "web": [{"reply": "api_500",
+                                                            "do": "nowork"}]})
+    assert cli("start", "specs/three.md", "--no-follow-up", "--retries", "0").code == 0
+    assert statuses(settle(repo)) == {"api": "needs_attention", "web": "failed",
+                                      "docs": "waiting"}
+    result = cli("resume", "--all")
+    assert result.out == "resuming api, web; follow with: dispatch status three --watch\n"
+    assert statuses(settle(repo)) == {"api": "done", "web": "done", "docs": "done"}
+
+
+@pytest.mark.usefixtures("spec")
+def test_status_json_and_interrupted(repo: Path, cli: Cli,
+                                     fake_claude: FakeClaude) -> None:
+    fake_claude.script({"web": [{"sleep": 30}]})
+    assert cli("start", "specs/three.md").code == 0
+    paths = FeaturePaths(repo, "three")
+    supervisor = control.supervisor_pid(paths)
+    assert supervisor is not None
+    os.kill(supervisor, signal.SIGKILL)
+    os.killpg(records(repo)["web"]["pid"], signal.SIGKILL)
+    time.sleep(0.3)
+    result = cli("status", "--json")
+    import json
+
+    data = json.loads(result.out)
+    web = next(w for w in data["workstreams"] if w["name"] == "web")
+    assert web["status"] == "interrupted" and web["pid_alive"] is False
+    assert set(web) >= {"name", "status", "session_id", "branch", "path", "ports", "cost_usd",
+                        "tasks_done", "tasks_total", "commits_ahead", "uncommitted_files",
+                        "results_md", "last_checkpoint", "started_at", "duration_s"}
+    assert data["totals"]["by_status"]["interrupted"] == 1
+    assert records(repo)["web"]["status"] == "interrupted"
+
+
+@pytest.mark.usefixtures("repo", "spec", "fake_claude")
+def test_logs_show_the_raw_output(cli: Cli) -> None:
+    assert cli("start", "specs/three.md", "--wait").code == 0
+    result = cli("logs", "web")
+    assert result.code == 0
+    assert result.out.startswith("==> .worktrees/three/logs/web.1.json <==\n{\"type\": "
+                                 "\"result\"")
+    assert "==> .worktrees/three/logs/web.1.stderr <==\n(empty)\n" in result.out
+
+
+@pytest.mark.usefixtures("spec")
+def test_missing_claude_refuses_before_any_change(repo: Path, cli: Cli,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    result = cli("start", "specs/three.md")
+    assert result.code == 1 and result.err.startswith(
+        "dispatch: error: claude (Claude Code) is not on PATH;")
+    assert not (repo / ".worktrees").exists()
+    assert git(repo, "branch", "--list", "three/*") == ""
+
+
+@pytest.mark.usefixtures("spec")
+def test_a_killed_supervisor_is_replaced_and_no_session_starts_twice(
+        repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    fake_claude.script({"*": [{"sleep": 1.0}]})
+    assert cli("start", "specs/three.md").code == 0
+    paths = FeaturePaths(repo, "three")
+    os.kill(control.supervisor_pid(paths) or 0, signal.SIGKILL)
+    time.sleep(0.2)
+    assert cli("start", "three").code == 0  # adopts the running sessions
+    done = settle(repo)
+    assert statuses(done) == {"api": "done", "web": "done", "docs": "done"}
+    new_sessions = [c["session_id"] for c in fake_claude.calls() if not c["resume"]]
+    assert sorted(new_sessions) == sorted(r["session_id"] for r in done.values())
