@@ -7,13 +7,11 @@ changes do not count: integration merges branches, so uncommitted work would be 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch import git, procs, workfiles
-
-VERIFY_TIMEOUT = 30 * 60
+from dispatch import git, workfiles
+from dispatch.verify import run_verify
 
 
 @dataclass
@@ -42,12 +40,3 @@ def check(worktree: Path, not_in: list[str], verify: str | None, env: dict[str, 
     if verify and not result.missing and not run_verify(verify, worktree, env, verify_log):
         result.missing.append(f"the verify command `{verify}` fails (see {log_name}): fix it")
     return result
-
-
-def run_verify(command: str, worktree: Path, env: dict[str, str], log: Path) -> bool:
-    with log.open("w") as out:
-        out.write(f"$ {command}\n")
-        out.flush()
-        code = procs.run_in_group(["/bin/sh", "-c", command], worktree, out,
-                                  {**os.environ, **env}, VERIFY_TIMEOUT)
-    return code == 0

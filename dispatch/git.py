@@ -71,8 +71,13 @@ def count_commits(cwd: Path, revision_range: str) -> int:
 
 
 def local_branches(cwd: Path) -> set[str]:
-    out = run(["for-each-ref", "--format=%(refname:strip=2)", "refs/heads/"], cwd)
-    return set(out.split("\n")) - {""}
+    return set(branch_tips(cwd))
+
+
+def branch_tips(cwd: Path) -> dict[str, str]:
+    """Every local branch and the commit it points at, in one git call."""
+    out = run(["for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads/"], cwd)
+    return {name: sha for sha, _, name in (line.partition(" ") for line in out.splitlines())}
 
 
 @dataclass(frozen=True)
@@ -119,3 +124,41 @@ def parse_status_z(text: str) -> list[str]:
 
 def dirty_paths(worktree: Path) -> list[str]:
     return parse_status_z(run(["status", "--porcelain", "-z", "--untracked-files=all"], worktree))
+
+
+def merge_tree(cwd: Path, ours: str, theirs: str) -> tuple[str | None, list[str]]:
+    """Merge two commits in memory (`git merge-tree --write-tree`, no worktree touched).
+
+    Returns (tree, []) when clean, (None, conflicted files) otherwise.
+    """
+    proc = result(["merge-tree", "--write-tree", "-z", "--name-only", "--no-messages",
+                   ours, theirs], cwd)
+    fields = [f for f in proc.stdout.split("\0") if f]
+    if proc.returncode == 0:
+        return fields[0], []
+    if proc.returncode == 1:
+        return None, fields[1:]
+    raise GitError(["merge-tree", ours, theirs], proc.returncode, proc.stderr)
+
+
+def commit_tree(cwd: Path, tree: str, parents: list[str], message: str) -> str:
+    args = ["commit-tree", tree, *[arg for parent in parents for arg in ("-p", parent)],
+            "-m", message]
+    return run(args, cwd).strip()
+
+
+def changed_files(cwd: Path, base: str, tip: str) -> list[str]:
+    """Files `tip` changed since it left `base` (three-dot: the branch's own changes)."""
+    out = run(["diff", "--name-only", "-z", "--no-renames", f"{base}...{tip}"], cwd)
+    return [name for name in out.split("\0") if name]
+
+
+def commit_log(cwd: Path, revision_range: str, limit: int = 50) -> list[tuple[str, str]]:
+    """(short sha, subject) of the commits in a range, newest first."""
+    out = run(["log", f"--max-count={limit}", "--format=%h%x00%s", revision_range], cwd)
+    return [(sha, subject) for sha, _, subject in
+            (line.partition("\0") for line in out.splitlines())]
+
+
+def diffstat(cwd: Path, base: str, tip: str) -> str:
+    return run(["diff", "--stat=100", f"{base}...{tip}"], cwd).rstrip()

@@ -61,7 +61,8 @@ class FileLock:
         return int(text) if text.isdigit() else None
 
     def __enter__(self) -> FileLock:
-        self.acquire()
+        if not self.held:  # `try_lock` hands over a lock it already took
+            self.acquire()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

@@ -11,8 +11,14 @@ import errno
 import re
 import socket
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dispatch.errors import DispatchError
+from dispatch.paths import FeaturePaths, features
+
+if TYPE_CHECKING:
+    from dispatch.envfile import EnvSource
 
 DEFAULT_BASE_PORT = 8000
 _PORT_KEY = re.compile(r"^(?:PORT|[A-Z0-9_]+_PORT)$")
@@ -66,3 +72,27 @@ def check_base_port(port: int) -> int:
 
 def recorded(port_maps: Iterable[dict[str, int]]) -> set[int]:
     return {port for ports in port_maps for port in ports.values()}
+
+
+def recorded_ports(root: Path) -> set[int]:
+    """Every port already given to a worktree of any feature in this repository."""
+    from dispatch.state import StateStore
+
+    maps = []
+    for name in features(root):
+        try:
+            state = StateStore(FeaturePaths(root, name)).load()
+        except DispatchError:
+            continue  # a damaged feature is reported when it is used, not here
+        maps += [record.ports for record in state.workstreams.values()]
+        if state.integration is not None:
+            maps.append(state.integration.ports)
+    return recorded(maps)
+
+
+def base_ports(base_port: int | None, env: EnvSource | None) -> dict[str, int]:
+    """PORT's base (given, else the .env's PORT, else 8000) and the .env's other ports."""
+    from_env = port_keys(env.values) if env else {}
+    base = base_port or from_env.get("PORT") or DEFAULT_BASE_PORT
+    return {"PORT": check_base_port(base), **{k: v for k, v in from_env.items()
+                                              if k != "PORT"}}

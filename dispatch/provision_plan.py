@@ -17,7 +17,7 @@ from dispatch import repo as repos
 from dispatch.envfile import EnvSource, read_root_env
 from dispatch.errors import DispatchError
 from dispatch.models import Plan, Workstream
-from dispatch.paths import FeaturePaths, features
+from dispatch.paths import FeaturePaths
 from dispatch.state import StateStore
 from dispatch.state_models import FeatureState, SessionRecord
 
@@ -66,8 +66,8 @@ def prepare(repo: repos.Repo, plan: Plan, options: StartOptions) -> Preparation:
     prep = Preparation(repo, paths, base, state, env)
     branches = git.local_branches(repo.root)
     held = {wt.branch: wt for wt in git.worktrees(repo.root) if wt.branch}
-    taken = _recorded_ports(repo.root)
-    bases = _base_ports(plan, options, env)
+    taken = ports.recorded_ports(repo.root)
+    bases = ports.base_ports(options.base_port or plan.base_port, env)
     for position, ws in enumerate(plan.workstreams, start=1):
         record = state.workstreams.get(ws.name) if state else None
         job = _job(prep, ws, record, branches, held, options)
@@ -101,24 +101,6 @@ def _expect_writable(paths: FeaturePaths) -> None:
         raise DispatchError(f"{paths.relative(folder) if folder != paths.root else folder} is "
                             f"not writable ({exc.strerror}); fix its permissions and run "
                             "dispatch start again") from None
-
-
-def _recorded_ports(root: Path) -> set[int]:
-    maps = []
-    for name in features(root):
-        try:
-            state = StateStore(FeaturePaths(root, name)).load()
-        except DispatchError:
-            continue  # a damaged feature is reported when it is used, not here
-        maps += [record.ports for record in state.workstreams.values()]
-    return ports.recorded(maps)
-
-
-def _base_ports(plan: Plan, options: StartOptions, env: EnvSource | None) -> dict[str, int]:
-    from_env = ports.port_keys(env.values) if env else {}
-    base = options.base_port or plan.base_port or from_env.get("PORT") or ports.DEFAULT_BASE_PORT
-    return {"PORT": ports.check_base_port(base), **{k: v for k, v in from_env.items()
-                                                      if k != "PORT"}}
 
 
 def _job(prep: Preparation, ws: Workstream, record: SessionRecord | None, branches: set[str],

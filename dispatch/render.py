@@ -24,13 +24,16 @@ def builtin_templates() -> Path:
 
 @cache
 def environment(repo_root: Path | None) -> Environment:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 
     search = [builtin_templates()]
     if repo_root is not None:
         search.insert(0, repo_root / OVERRIDES)
+    # Compiled templates are cached (in a private folder under the temp dir, keyed by the
+    # template's source): compiling the report template costs more than rendering it.
     env = Environment(loader=FileSystemLoader([str(p) for p in search]),
-                      undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+                      undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
+                      bytecode_cache=FileSystemBytecodeCache())
     env.filters["quote"] = quote
     return env
 

@@ -17,6 +17,7 @@ from dispatch import (
     agent,
     completion,
     depsync,
+    git,
     launch,
     outcomes,
     procs,
@@ -72,6 +73,9 @@ def start_run(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
         return None
     if not _dependencies_merged(paths, store, state, record):
         return None
+    if record.start_commit is None:
+        start = git.run(["rev-parse", "HEAD"], worktree).strip()
+        store.update(partial(_set, name=name, start_commit=start))
     return _launch(paths, store, name)
 
 

@@ -70,6 +70,8 @@ class SessionRecord(BaseModel):
     followed_up: bool = False  # the one automatic "what is missing" resume was sent
     session_created: bool = False  # a run got far enough that `--resume` can find it
     deps_merged: list[str] = Field(default_factory=list)
+    start_commit: str | None = None  # the branch when its first session began (after its
+    # dependencies were merged in): its own work is start_commit..tip
     commits: int = 0  # commits ahead of the base when the session last ended
     last_output: str | None = None  # raw output of the latest run, relative to the root
 
@@ -88,6 +90,32 @@ class RunSettings(BaseModel):
     backoff_base: float = 2.0  # retries wait 2, 4, 8, 16 s...
 
 
+MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]
+
+
+class MergeRecord(BaseModel):
+    """What `dispatch integrate` did with one workstream's branch."""
+
+    status: MergeStatus
+    tip: str | None = None  # the branch commit this record is about
+    commit: str | None = None  # the merge commit on the integration branch
+    files: list[str] = Field(default_factory=list)  # conflicting files
+    collides_with: list[str] = Field(default_factory=list)  # earlier merges touching them
+    verify_log: str | None = None
+    reason: str | None = None
+
+
+class IntegrationState(BaseModel):
+    branch: str
+    path: str  # the integration worktree, relative to the repository root
+    created_branch: bool = True
+    ports: dict[str, int] = Field(default_factory=dict)
+    merges: dict[str, MergeRecord] = Field(default_factory=dict)
+    last_run_at: datetime | None = None
+    verify: str | None = None
+    green: bool = True  # the verify command passed on the integration branch's tip
+
+
 class FeatureState(BaseModel):
     schema_version: int = SCHEMA_VERSION
     feature: str
@@ -99,6 +127,8 @@ class FeatureState(BaseModel):
     plan: Plan
     run: RunSettings | None = None
     workstreams: dict[str, SessionRecord] = Field(default_factory=dict)
+    integration: IntegrationState | None = None
+    external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
 
     def total_cost(self) -> float:
         return sum(record.total_cost_usd for record in self.workstreams.values())

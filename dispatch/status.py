@@ -66,7 +66,7 @@ def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:
     state = load(paths)
     supervisor = locks.holder_if_locked(paths.lock("supervisor"))
     records = list(state["workstreams"].values())
-    tips = _branch_tips(paths)
+    tips = git.branch_tips(paths.root)
     views = dict(zip([r["name"] for r in records],
                      parallel_map(partial(_live, paths, state["base"], tips), records, threads),
                      strict=True))
@@ -75,12 +75,6 @@ def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:
     if dead and supervisor is None:
         state = _mark_interrupted(paths, dead)
     return Snapshot(state, views, supervisor, datetime.now(timezone.utc))
-
-
-def _branch_tips(paths: FeaturePaths) -> dict[str, str]:
-    out = git.run(["for-each-ref", "--format=%(objectname) %(refname:strip=2)", "refs/heads/"],
-                  paths.root)
-    return {name: sha for sha, _, name in (line.partition(" ") for line in out.splitlines())}
 
 
 def _live(paths: FeaturePaths, base: str, tips: dict[str, str], record: Record) -> Live:

@@ -39,5 +39,11 @@ def progress(message: str) -> None:
         note(message)
 
 
+def say(message: str) -> None:
+    """A plain line on stdout (no wrapping, no markup): paths stay whole for copy and paste."""
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -34,7 +34,7 @@ def test_short_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("Usage: dispatch [OPTIONS] COMMAND [ARGS]...")
     commands = out.split("Commands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in commands] == [
-        "plan", "start", "status", "resume", "stop", "logs"]
+        "plan", "start", "status", "resume", "stop", "logs", "check", "integrate", "clean"]
 
 
 def test_plan_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -1,0 +1,135 @@
+"""`dispatch check` and `dispatch integrate`: predicting conflicts and merging the work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatch.cli.app import app
+from dispatch.cli.options import FeatureArg, Json
+
+_REMOTE = "Across machines"
+
+
+@app.command("check")
+def check_command(feature: FeatureArg = None, *, as_json: Json = False) -> None:
+    """Predict merge conflicts between every pair of workstream branches (and with the
+    base), and list changes outside each workstream's owned files. Touches nothing."""
+    from dispatch import integrate, ui
+    from dispatch import repo as repos
+    from dispatch.check_view import details, matrix
+    from dispatch.paths import FeaturePaths, pick_feature
+    from dispatch.state import StateStore
+
+    root = repos.find(Path.cwd()).root
+    paths = FeaturePaths(root, pick_feature(root, feature))
+    state = StateStore(paths).load()
+    tips = integrate.branch_tips(paths, state, {})
+    prediction = integrate.predict(paths, state, tips)
+    if as_json:
+        ui.print_json(prediction.as_json())
+        return
+    ui.out().print(matrix(prediction, [n for n in state.workstreams if n in tips]))
+    for line in details(prediction):
+        ui.say(line)
+
+
+@app.command("integrate")
+def integrate_command(
+    feature: FeatureArg = None,
+    *,
+    include: Annotated[list[str] | None, typer.Option(
+        help="Also merge workstreams with this status (repeatable; default: done only).")
+    ] = None,
+    only: Annotated[str | None, typer.Option(
+        help="Merge exactly these workstreams (comma separated), whatever their status.")
+    ] = None,
+    verify: Annotated[str | None, typer.Option(
+        help="Command run in the integration worktree after each merge; a merge that makes "
+             "it fail is taken back out (default: the spec's `verify`).")] = None,
+    stop_on_conflict: Annotated[bool, typer.Option(
+        help="Stop at the first conflict instead of going on with the next branch.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="Integrate into an existing integration branch that dispatch did not make.")
+    ] = False,
+    remote: Annotated[str | None, typer.Option(
+        help="Fetch the workstream branches from this git remote first.",
+        rich_help_panel=_REMOTE)] = None,
+    push: Annotated[bool, typer.Option(
+        help="Push the integration branch to --remote when it is green.",
+        rich_help_panel=_REMOTE)] = False,
+    pattern: Annotated[str | None, typer.Option(
+        help="Integrate branches matching this glob (e.g. 'claude/segment-*'), even ones "
+             "dispatch did not create.", rich_help_panel=_REMOTE)] = None,
+    base: Annotated[str | None, typer.Option(
+        help="With --pattern: where the integration branch starts (default: HEAD).",
+        rich_help_panel=_REMOTE)] = None,
+    watch: Annotated[bool, typer.Option(
+        help="Keep polling --remote and integrate new matching branches until Ctrl-C.",
+        rich_help_panel=_REMOTE)] = False,
+    interval: Annotated[float, typer.Option(
+        min=1, help="Seconds between polls with --watch.", rich_help_panel=_REMOTE)] = 60.0,
+    min_branches: Annotated[int, typer.Option(
+        min=1, help="With --pattern: wait until at least this many branches match.",
+        rich_help_panel=_REMOTE)] = 1,
+    delete_merged: Annotated[bool, typer.Option(
+        help="Delete merged branches on --remote afterwards.", rich_help_panel=_REMOTE)
+    ] = False,
+    retry_delay: Annotated[float, typer.Option(
+        min=0, help="First pause before retrying a failed fetch or push (doubles each time).",
+        rich_help_panel=_REMOTE)] = 2.0,
+    as_json: Json = False,
+) -> None:
+    """Merge every done workstream into <feature>/integration (in its own worktree),
+    verifying after each merge, and write INTEGRATION.md."""
+    from dispatch import integrate_flow
+    from dispatch import repo as repos
+
+    root = repos.find(Path.cwd()).root
+    request = integrate_flow.Request(
+        feature=feature, include=tuple(include or ("done",)),
+        only=[n.strip() for n in only.split(",") if n.strip()] if only else None,
+        verify=verify, stop_on_conflict=stop_on_conflict, force=force, remote=remote,
+        push=push, pattern=pattern, base=base, watch=watch, interval=interval,
+        min_branches=min_branches, delete_merged=delete_merged, as_json=as_json,
+        retry_delay=retry_delay)
+    raise typer.Exit(integrate_flow.run(root, request))
+
+
+@app.command("clean")
+def clean_command(
+    feature: FeatureArg = None,
+    *,
+    force: Annotated[bool, typer.Option(
+        help="Also remove worktrees with uncommitted changes and unmerged branches.")
+    ] = False,
+    all_: Annotated[bool, typer.Option(
+        "--all", help="Also delete the integration branch (once it is merged elsewhere).")
+    ] = False,
+    remote: Annotated[str | None, typer.Option(
+        help="Also delete the feature's merged branches on this git remote.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print what would be done; change nothing.")
+    ] = False,
+) -> None:
+    """Stop the feature's sessions, remove its worktrees and merged branches, and archive
+    its state under .worktrees/.archive/ — refusing to drop unmerged or uncommitted work."""
+    from dispatch import clean, ui
+    from dispatch import repo as repos
+    from dispatch.paths import FeaturePaths, pick_feature
+    from dispatch.state import StateStore
+
+    root = repos.find(Path.cwd()).root
+    paths = FeaturePaths(root, pick_feature(root, feature))
+    state = StateStore(paths).load()
+    todo = clean.plan(paths, state, force=force, all_=all_, remote_name=remote)
+    if dry_run:
+        lines = clean.describe(paths, state, todo)
+    else:
+        lines = clean.execute(paths, todo, retry_delay=2.0)
+    for line in lines:
+        ui.say(line)
+    for kept in todo.kept:
+        ui.err().print(f"kept {kept}", markup=False)
+    raise typer.Exit(1 if todo.kept else 0)

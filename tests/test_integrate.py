@@ -1,0 +1,204 @@
+"""`dispatch check`, `integrate` and `clean` on real repositories."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Result
+from tests.gitrepo import commit, git, snapshot, write
+from tests.integrate_helpers import FOUR, work
+
+Cli = Callable[..., Result]
+VERIFY = "sh check.sh"  # the project's test command: fails when any file says BROKEN
+CHECK = "! grep -rq BROKEN --include=*.txt .\n"
+
+
+@pytest.fixture
+def four(repo: Path, cli: Cli) -> Path:
+    commit(repo, {"specs/four.md": FOUR, "shared.txt": "one\ntwo\nthree\n", "check.sh": CHECK})
+    assert cli("start", "specs/four.md", "--no-agents").code == 0
+    return repo
+
+
+def merges(repo: Path, feature: str = "four") -> dict[str, Any]:
+    state = json.loads((repo / f".worktrees/{feature}/sessions.json").read_text())
+    found: dict[str, Any] = state["integration"]["merges"]
+    return found
+
+
+def test_check_integrate_and_clean_with_one_conflict(four: Path, cli: Cli) -> None:
+    repo = four
+    work(repo, "api", {"api/a.txt": "api\n", "shared.txt": "one\nAPI\nthree\n"})
+    work(repo, "web", {"web/w.txt": "web\n"})
+    work(repo, "cli", {"cli/c.txt": "cli\n", "shared.txt": "one\nCLI\nthree\n"})
+    work(repo, "docs", {"docs/d.txt": "docs\n"})
+    before = snapshot(repo, "four")
+
+    check = cli("check", "--json")
+    assert check.code == 0, check
+    predicted = json.loads(check.out)
+    assert predicted["pairs"] == [{"a": "api", "b": "cli", "files": ["shared.txt"]}]
+    assert predicted["out_of_scope"] == {"api": ["shared.txt"], "cli": ["shared.txt"]}
+
+    result = cli("integrate", "--verify", VERIFY)
+    assert result.code == 1, result  # not everything merged
+    assert result.out.splitlines()[:2] == ["conflict: cli", "merged: api, web, docs"]
+    found = merges(repo)
+    assert {n: r["status"] for n, r in found.items()} == {
+        "api": "merged", "web": "merged", "cli": "conflict", "docs": "merged"}
+    assert (found["cli"]["files"], found["cli"]["collides_with"]) == (["shared.txt"], ["api"])
+    integration = repo / ".worktrees/four/integration"
+    assert git(integration, "log", "--first-parent", "--format=%s", "-3") == (
+        "Merge docs workstream\nMerge web workstream\nMerge api workstream")
+    assert git(integration, "show", "--format=%P", "-s", "HEAD").count(" ") == 1  # no-ff
+    assert git(integration, "status", "--porcelain") == ""
+    assert (integration / "web/w.txt").exists() and (integration / "docs/d.txt").exists()
+    report = (repo / ".worktrees/four/INTEGRATION.md").read_text()
+    for name in ("api", "web", "cli", "docs"):
+        assert f"> Results of {name}." in report
+    assert "- `api` × `cli`: `shared.txt`" in report
+    assert "collides with the earlier merge of `api`" in report
+    assert 'dispatch resume cli --prompt "Merge branch four/integration into your branch' \
+        in report
+    assert snapshot(repo, "four") == before
+
+    cleaned = cli("clean")
+    assert cleaned.code == 1
+    assert cleaned.err == ("kept branch four/cli: 1 commit(s) not in four/integration; "
+                           "integrate it or pass --force\n")
+    assert git(repo, "branch", "--list", "four/*", "--format=%(refname:short)").split() == [
+        "four/cli", "four/integration"]
+    assert not (repo / ".worktrees/four/api").exists()
+    assert not (repo / ".worktrees/four/cli").exists()  # the worktree went; the branch stays
+    assert git(repo, "worktree", "list").count("\n") == 0
+    assert snapshot(repo, "four") == before
+
+
+def test_a_merge_that_breaks_verify_is_taken_back_out(four: Path, cli: Cli) -> None:
+    repo = four
+    work(repo, "api", {"api/a.txt": "api\n"})
+    work(repo, "web", {"web/w.txt": "BROKEN\n"})
+    work(repo, "cli", {"cli/c.txt": "cli\n"})
+    result = cli("integrate", "--verify", VERIFY)
+    assert result.code == 1
+    found = merges(repo)
+    assert {n: r["status"] for n, r in found.items()} == {
+        "api": "merged", "web": "verify_failed", "cli": "merged", "docs": "skipped"}
+    assert found["web"]["verify_log"] == ".worktrees/four/logs/integration.verify.web.log"
+    assert found["docs"]["reason"] == "its status is pending"
+    integration = repo / ".worktrees/four/integration"
+    assert not (integration / "web/w.txt").exists()
+    assert git(integration, "status", "--porcelain") == ""
+    assert git(integration, "log", "--first-parent", "--format=%s", "-2") == (
+        "Merge cli workstream\nMerge api workstream")
+    import subprocess
+
+    assert subprocess.run(["sh", "check.sh"], cwd=integration).returncode == 0
+
+
+def test_rerun_merges_only_what_is_new_or_fixed(four: Path, cli: Cli) -> None:
+    repo = four
+    work(repo, "api", {"api/a.txt": "api\n"})
+    work(repo, "web", {"web/w.txt": "BROKEN\n"})
+    assert cli("integrate", "--verify", VERIFY).code == 1
+    integration = repo / ".worktrees/four/integration"
+    head = git(integration, "rev-parse", "HEAD")
+    assert cli("integrate", "--verify", VERIFY).code == 1  # nothing new: nothing changes
+    assert git(integration, "rev-parse", "HEAD") == head
+    assert not (repo / ".worktrees/four/logs/integration.verify.api.log").read_text() == ""
+    work(repo, "web", {"web/w.txt": "fixed\n"}, message="web: fix")
+    work(repo, "docs", {"docs/d.txt": "docs\n"})
+    again = cli("integrate", "--verify", VERIFY)
+    assert again.code == 0, again
+    assert git(integration, "log", "--first-parent", "--format=%s", f"{head}..HEAD") == (
+        "Merge docs workstream\nMerge web workstream")
+
+
+def test_dependency_order_then_spec_order(repo: Path, cli: Cli) -> None:
+    spec = FOUR.replace("### Workstream 1: Api", "### Workstream 1: Api (after workstream 4)")
+    commit(repo, {"specs/four.md": spec})
+    assert cli("start", "specs/four.md", "--no-agents").code == 0
+    for name in ("api", "web", "cli", "docs"):
+        work(repo, name, {f"{name}/f.txt": name})
+    assert cli("integrate").code == 0
+    assert git(repo / ".worktrees/four/integration", "log", "--first-parent", "--format=%s", "-4") == (
+        "Merge cli workstream\nMerge web workstream\nMerge api workstream\n"
+        "Merge docs workstream")
+
+
+def test_nothing_done_is_an_error(four: Path, cli: Cli) -> None:
+    before = snapshot(four, "four")
+    result = cli("integrate")
+    assert (result.code, result.err) == (1, (
+        "dispatch: error: nothing to integrate: no workstream is done (api: pending, web: "
+        "pending, cli: pending, docs: pending); resume them, or choose with --include / "
+        "--only\n"))
+    assert not (four / ".worktrees/four/integration").exists()
+    assert snapshot(four, "four") == before
+
+
+def test_include_and_only(four: Path, cli: Cli) -> None:
+    write(four / ".worktrees/four/web", {"web/w.txt": "w"})
+    git(four / ".worktrees/four/web", "add", "-A")
+    git(four / ".worktrees/four/web", "commit", "-qm", "wip")
+    assert cli("integrate", "--include", "pending", "--only", "web").code == 0
+    assert {n: r["status"] for n, r in merges(four).items()} == {
+        "api": "skipped", "web": "merged", "cli": "skipped", "docs": "skipped"}
+    bad = cli("integrate", "--only", "nope")
+    assert bad.err == ("dispatch: error: --only names unknown workstream(s) nope (the "
+                       "workstreams are: api, web, cli, docs)\n")
+
+
+def test_foreign_integration_branch_needs_force(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "a"})
+    git(four, "branch", "four/integration")
+    refused = cli("integrate")
+    assert refused.err == ("dispatch: error: branch 'four/integration' exists but was not made "
+                           "by dispatch; pass --force to integrate into it as it is, or rename "
+                           "it\n")
+    assert cli("integrate", "--force").code == 0
+
+
+def test_a_branch_deleted_by_hand_is_skipped(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "a"})
+    work(four, "web", {"web/w.txt": "w"})
+    git(four, "worktree", "remove", "--force", str(four / ".worktrees/four/web"))
+    git(four, "branch", "-D", "four/web")
+    result = cli("integrate")
+    assert result.code == 0, result
+    assert merges(four)["web"] == {
+        "status": "skipped", "tip": None, "commit": None, "files": [], "collides_with": [],
+        "verify_log": None, "reason": "its branch is missing (deleted by hand?)"}
+
+
+def test_a_verify_command_that_cannot_run(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "a"})
+    result = cli("integrate", "--verify", "no-such-test-runner --all")
+    assert (result.code, result.err) == (1, (
+        "dispatch: error: the verify command `no-such-test-runner --all` already fails on the "
+        "integration branch before any merge (see "
+        ".worktrees/four/logs/integration.verify.base.log); fix it or run without --verify\n"))
+    assert git(four, "rev-parse", "four/integration") == git(four, "rev-parse", "main")
+
+
+def test_clean_force_and_dry_run(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "a"})
+    write(four / ".worktrees/four/web", {"web/draft.txt": "uncommitted"})
+    dry = cli("clean", "--dry-run")
+    assert "would remove worktree .worktrees/four/api" in dry.out
+    assert dry.err == ("kept branch four/api: 1 commit(s) not in the base; integrate it or "
+                       "pass --force\n"
+                       "kept worktree .worktrees/four/web: 1 uncommitted file(s) "
+                       "(web/draft.txt); commit them or pass --force\n")
+    assert (four / ".worktrees/four/api").exists()
+    forced = cli("clean", "--force")
+    assert forced.code == 0, forced
+    assert git(four, "branch", "--list", "four/*") == ""
+    assert not (four / ".worktrees/four").exists()
+    (archive,) = (four / ".worktrees/.archive").iterdir()
+    assert (archive / "sessions.json").is_file()
