@@ -126,7 +126,8 @@ def test_dependency_order_then_spec_order(repo: Path, cli: Cli) -> None:
     for name in ("api", "web", "cli", "docs"):
         work(repo, name, {f"{name}/f.txt": name})
     assert cli("integrate").code == 0
-    assert git(repo / ".worktrees/four/integration", "log", "--first-parent", "--format=%s", "-4") == (
+    integration = repo / ".worktrees/four/integration"
+    assert git(integration, "log", "--first-parent", "--format=%s", "-4") == (
         "Merge cli workstream\nMerge web workstream\nMerge api workstream\n"
         "Merge docs workstream")
 

@@ -56,8 +56,8 @@ def test_pattern_branches_from_two_clones_are_integrated_and_pushed(
     assert git(repo, "branch", "--show-current") == "main"
 
 
-def test_too_few_branches_and_none_at_all(repo: Path, origin: Path, tmp_path: Path,
-                                          cli: Cli) -> None:
+@pytest.mark.usefixtures("repo")
+def test_too_few_branches_and_none_at_all(origin: Path, tmp_path: Path, cli: Cli) -> None:
     none = cli("integrate", "--remote", "origin", "--pattern", "claude/segment-*")
     assert (none.code, none.err) == (1, (
         "dispatch: error: no branch matches 'claude/segment-*' on origin; check the pattern "
@@ -70,8 +70,8 @@ def test_too_few_branches_and_none_at_all(repo: Path, origin: Path, tmp_path: Pa
         "lower --min-branches, or use --watch\n"))
 
 
-def test_delete_merged_remote_branches(repo: Path, origin: Path, tmp_path: Path,
-                                       cli: Cli) -> None:
+@pytest.mark.usefixtures("repo")
+def test_delete_merged_remote_branches(origin: Path, tmp_path: Path, cli: Cli) -> None:
     other_machine(origin, tmp_path, "claude/segment-1", {"seg1.txt": "one\n"})
     result = cli("integrate", "--remote", "origin", "--pattern", "claude/segment-*",
                  "--push", "--delete-merged")

@@ -1,0 +1,48 @@
+"""`dispatch install-commands` and `dispatch demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatch.cli.app import app
+
+
+@app.command("install-commands")
+def install_commands_command(
+    *,
+    user: Annotated[bool, typer.Option(
+        help="Install into ~/.claude/commands (every project) instead of this repository.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite command files you have changed.")
+                     ] = False,
+) -> None:
+    """Install the Claude Code slash commands /project:dispatch (and -status, -resume,
+    -integrate, -clean) into this repository's .claude/commands/."""
+    from dispatch import commands_install, ui
+    from dispatch import repo as repos
+
+    base = Path.home() if user else repos.find(Path.cwd()).root
+    destination = base / ".claude" / "commands"
+    for step in commands_install.install(destination, force):
+        ui.say(f"{step.action:9s} {step.target}")
+    ui.say("In Claude Code: /project:dispatch @specs/<feature>.md")
+
+
+@app.command("demo")
+def demo_command(
+    *,
+    claude: Annotated[bool, typer.Option(
+        "--claude", help="Use real Claude Code sessions (costs money) instead of the "
+                         "rehearsal worker.")] = False,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Where to create the sample repository (default: a new temp folder).")
+    ] = None,
+) -> None:
+    """Run the whole workflow on a built-in sample project in a throwaway repository:
+    plan, start (rehearsal worker unless --claude), status, check, integrate."""
+    from dispatch import demo
+
+    raise typer.Exit(demo.run(directory, use_claude=claude))
