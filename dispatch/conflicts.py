@@ -52,7 +52,12 @@ class Prediction:
 def predict(root: Path, base: str, base_tip: str, base_label: str,
             branches: list[Branch]) -> Prediction:
     prediction = Prediction(base=base_tip, base_label=base_label)
-    pairs = list(combinations(branches, 2))
+    touched = {b.name: _touched(git.changed_files(root, base, b.tip)) for b in branches}
+    # Only branches that touch a common path (or a file where the other has a folder) can
+    # conflict: the quadratic part of the matrix shrinks to the pairs worth a merge-tree.
+    pairs = [(a, b) for a, b in combinations(branches, 2)
+             if touched[a.name][0] & (touched[b.name][0] | touched[b.name][1])
+             or touched[b.name][0] & touched[a.name][1]]
     results = parallel_map(lambda pair: git.merge_tree(root, pair[0].tip, pair[1].tip)[1],
                            pairs, threads=4)
     prediction.pairs = {(a.name, b.name): files for (a, b), files in zip(pairs, results,
@@ -71,6 +76,12 @@ def predict(root: Path, base: str, base_tip: str, base_label: str,
             if outside:
                 prediction.out_of_scope[branch.name] = outside
     return prediction
+
+
+def _touched(paths: list[str]) -> tuple[set[str], set[str]]:
+    """(the paths, and every folder above them)."""
+    folders = {"/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)}
+    return set(paths), folders
 
 
 def owned_by(path: str, patterns: tuple[str, ...]) -> bool:

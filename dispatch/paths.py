@@ -46,11 +46,13 @@ class FeaturePaths:
 
 
 def features(root: Path) -> list[str]:
-    """Features that have a sessions.json under .worktrees/, by name."""
+    """Features under .worktrees/, by name."""
     base = root / WORKTREES
     if not base.is_dir():
         return []
-    return sorted(p.parent.name for p in base.glob("*/sessions.json"))
+    # plan.json too: a feature whose sessions.json was lost is still there (to repair).
+    return sorted({p.parent.name for pattern in ("*/sessions.json", "*/plan.json")
+                   for p in base.glob(pattern) if not p.parent.name.startswith(".")})
 
 
 def pick_feature(root: Path, given: str | None) -> str:

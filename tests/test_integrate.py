@@ -203,3 +203,14 @@ def test_clean_force_and_dry_run(four: Path, cli: Cli) -> None:
     assert not (four / ".worktrees/four").exists()
     (archive,) = (four / ".worktrees/.archive").iterdir()
     assert (archive / "sessions.json").is_file()
+
+
+def test_check_finds_a_file_folder_conflict_between_different_paths(four: Path,
+                                                                      cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "a", "thing": "a file\n"})
+    work(four, "web", {"web/w.txt": "w", "thing/inside.txt": "a folder\n"})
+    work(four, "cli", {"cli/c.txt": "c"})
+    predicted = json.loads(cli("check", "--json").out)
+    (pair,) = predicted["pairs"]  # git names the file it had to move aside `thing~<commit>`
+    assert (pair["a"], pair["b"], [f.split("~")[0] for f in pair["files"]]) == (
+        "api", "web", ["thing"])

@@ -96,3 +96,28 @@ def logs_command(
 
     root = repos.find(Path.cwd()).root
     logs.show(FeaturePaths(root, pick_feature(root, feature)), workstream, all_runs=all_runs)
+
+
+@app.command("repair")
+def repair_command(
+    feature: Annotated[str, typer.Argument(help="The feature whose sessions.json to rebuild.")],
+    *,
+    spec: Annotated[Path | None, typer.Option(
+        help="The feature's spec, when plan.json is lost too.")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even a readable sessions.json.")] = False,
+) -> None:
+    """Rebuild a deleted or damaged sessions.json from git (branches, reflogs, worktrees)
+    and the session logs; the damaged file is kept beside it."""
+    from dispatch import names, repair, ui
+    from dispatch import repo as repos
+    from dispatch.paths import FeaturePaths
+
+    root = repos.find(Path.cwd()).root
+    paths = FeaturePaths(root, names.check_feature_name(feature))
+    state = repair.repair(paths, spec, force)
+    for record in state.workstreams.values():
+        ui.say(f"{record.name}: {record.status}, {record.attempts} run(s), "
+               f"${record.total_cost_usd:.2f}" + (f", session {record.session_id}"
+                                                  if record.session_id else ""))
+    ui.say(f"rebuilt {paths.relative(paths.state_file)}; check it with 'dispatch status "
+           f"{feature}'")
