@@ -38,7 +38,10 @@ def find_claude(option: str | None) -> list[str]:
         found = shutil.which("claude")
         if found is None:
             raise DispatchError(f"claude (Claude Code) is not on PATH; {INSTALL_HINT}")
-    if not os.access(found, os.X_OK) or Path(found).is_dir():
+    if Path(found).is_dir():
+        raise DispatchError(f"{found} is a folder, not the claude program; point --claude "
+                            "(or CLAUDE_CLI_PATH) at the claude executable")
+    if not os.access(found, os.X_OK):
         raise DispatchError(f"claude program {found} is not executable; fix it with "
                             f"'chmod +x {found}' or point --claude at the right file")
     return [str(Path(found).absolute())]

@@ -63,15 +63,22 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     predicting = threading.Thread(target=lambda: found.append(predict(paths, state, tips)))
     found: list[conflicts.Prediction] = []
     predicting.start()
+    fresh = state.integration is None or not (paths.worktree(integration_tree.NAME) /
+                                              ".git").exists()
     try:
         integration = integration_tree.ensure(paths, state, force=options.force)
     finally:
         predicting.join()
     prediction = found[0]
-    store.update(partial(_set_integration, integration=integration))
     verify = options.verify or state.plan.verify
     worktree = paths.root / integration.path
-    _expect_green_start(paths, integration, worktree, verify)
+    try:
+        _expect_green_start(paths, integration, worktree, verify)
+    except DispatchError:
+        if fresh:  # take back the worktree (and branch) this run made: nothing half-made
+            integration_tree.remove(paths, integration, state.base)
+        raise
+    store.update(partial(_set_integration, integration=integration))
     run = _Run(paths, store, worktree, integration_tree.head(worktree), verify, progress)
     records = _run_queue(run, queue, tips, options)
     integration_tree.advance(worktree, run.head)

@@ -52,13 +52,19 @@ def _create(paths: FeaturePaths, state: FeatureState, integration: IntegrationSt
     worktrees.register(paths.root, path, integration.branch, reclaim=holder is not None)
     worktrees.checkout(path)
     if not integration.ports:
-        integration.ports = ports.assign(ports.base_ports(state.plan.base_port,
+        integration.ports = ports.assign(ports.base_ports(None, state.plan.base_port,
                                                           read_root_env(paths.root)),
                                          len(state.workstreams) + 1,
                                          ports.recorded_ports(paths.root))
     env = read_root_env(paths.root)
     if env is not None:
         write_worktree_env(env, path, integration.ports)
+
+
+def remove(paths: FeaturePaths, integration: IntegrationState, base: str) -> None:
+    worktrees.remove(paths.root, paths.root / integration.path)
+    if integration.created_branch:
+        worktrees.delete_branch_if_unchanged(paths.root, integration.branch, base)
 
 
 def expect_clean(path: Path) -> None:

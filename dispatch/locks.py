@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from dispatch.errors import BusyError
+from dispatch.errors import BusyError, DispatchError
 
 
 class FileLock:
@@ -24,7 +24,11 @@ class FileLock:
         """Take the lock; wait at most `timeout` seconds (None: forever, 0: try once)."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this object")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise DispatchError(f"cannot create the lock file {self.path} ({exc.strerror}); "
+                                "make its folder writable") from None
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.002
         while True:

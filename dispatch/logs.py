@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dispatch.errors import DispatchError
+from dispatch.names import unknown_workstream
 from dispatch.paths import FeaturePaths
 from dispatch.state import StateStore
 
@@ -20,13 +21,13 @@ def runs(paths: FeaturePaths, name: str) -> list[int]:
 def show(paths: FeaturePaths, name: str, *, all_runs: bool) -> None:
     state = StateStore(paths).load()
     if name not in state.workstreams:
-        raise DispatchError(f"feature '{paths.feature}' has no workstream '{name}' (it has: "
-                            f"{', '.join(state.workstreams)})")
+        raise unknown_workstream(paths.feature, name, list(state.workstreams))
     attempts = runs(paths, name)
     extra = [p for p in (paths.logs / f"{name}.setup.log", paths.logs / f"{name}.verify.log")
              if p.exists()]
     if not attempts and not extra:
-        raise DispatchError(f"{name} has no logs yet (its session has not run)")
+        raise DispatchError(f"{name} has no logs yet: its session has not run; start it with "
+                            f"'dispatch start {paths.feature}' or 'dispatch resume {name}'")
     for attempt in attempts if all_runs else attempts[-1:]:
         for suffix in ("json", "stderr"):
             _print(paths, paths.logs / f"{name}.{attempt}.{suffix}")

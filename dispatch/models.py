@@ -43,7 +43,7 @@ class Frontmatter(AgentOptions):
     base: str | None = None
     setup: str | None = None
     verify: str | None = None
-    base_port: int | None = Field(default=None, ge=1024, le=65535)
+    base_port: int | None = Field(default=None, ge=1024, le=65000)
     max_parallel: int | None = Field(default=None, ge=1, le=64)
     budget_usd: float | None = Field(default=None, gt=0)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

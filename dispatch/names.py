@@ -59,6 +59,17 @@ def is_valid_ref_component(name: str) -> bool:
     return not any(ch in name for ch in " ~^:?*[\\/\x7f") and all(ord(c) >= 32 for c in name)
 
 
+def shown(name: str, limit: int = 60) -> str:
+    """A name as typed, quoted so that look-alikes and control characters are visible."""
+    text = ascii(name) if not name.isascii() or not name.isprintable() else repr(name)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def unknown_workstream(feature: str, name: str, known: list[str]) -> DispatchError:
+    return DispatchError(f"feature '{feature}' has no workstream {shown(name)} (it has: "
+                         f"{', '.join(known) or 'none'})")
+
+
 def check_feature_name(name: str) -> str:
     """Validate a feature name given explicitly (frontmatter, command line)."""
     _check(name, FEATURE_RE, RESERVED_FEATURES, "feature", "letters a-z, digits, '.', '_', '-'")
@@ -73,13 +84,13 @@ def check_workstream_name(name: str) -> str:
 
 def _check(name: str, pattern: re.Pattern[str], reserved: frozenset[str], kind: str,
            allowed: str) -> None:
-    shown = repr(name if len(name) <= 60 else name[:57] + "...")
+    quoted = shown(name)
     if len(name) > MAX_NAME:
-        raise DispatchError(f"{kind} name {shown} is longer than {MAX_NAME} characters; "
+        raise DispatchError(f"{kind} name {quoted} is longer than {MAX_NAME} characters; "
                             "choose a shorter one")
     ok = pattern.fullmatch(name) and is_valid_ref_component(name) and ".." not in name
     if not ok:
-        raise DispatchError(f"invalid {kind} name {shown}: use {allowed}, "
+        raise DispatchError(f"invalid {kind} name {quoted}: use {allowed}, "
                             "starting with a letter or digit")
     if name in reserved:
-        raise DispatchError(f"{kind} name {shown} is reserved by dispatch; choose another")
+        raise DispatchError(f"{kind} name {quoted} is reserved by dispatch; choose another")

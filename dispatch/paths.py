@@ -61,7 +61,9 @@ def pick_feature(root: Path, given: str | None) -> str:
     if given is not None:
         if given not in known:
             listing = f" (features here: {', '.join(known)})" if known else ""
-            raise DispatchError(f"no feature '{given}' in {root / WORKTREES}{listing}; start "
+            from dispatch.names import shown
+
+            raise DispatchError(f"no feature {shown(given)} in {root / WORKTREES}{listing}; start "
                                 "one with 'dispatch start specs/<spec>.md'")
         return given
     if not known:

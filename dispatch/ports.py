@@ -53,7 +53,10 @@ def assign(bases: dict[str, int], position: int, taken: set[int],
         ports = {key: base + offset for key, base in bases.items()}
         values = list(ports.values())
         if max(values) > 65535:
-            break
+            key = max(bases, key=lambda k: bases[k])
+            raise DispatchError(f"no free ports: above {key}={bases[key]} there is no room "
+                                f"for another worktree's {key}; lower it"
+                                + (" with --base-port" if key == "PORT" else " in .env"))
         if len(set(values)) == len(values) and not taken.intersection(values) \
                 and not any(busy(port) for port in values):
             taken.update(values)
@@ -63,10 +66,10 @@ def assign(bases: dict[str, int], position: int, taken: set[int],
                         "--base-port or free some ports")
 
 
-def check_base_port(port: int) -> int:
+def check_base_port(port: int, source: str = "--base-port") -> int:
     if not 1024 <= port <= 65000:
-        raise DispatchError(f"--base-port {port} is out of range; use a port between 1024 "
-                            "and 65000")
+        raise DispatchError(f"{source} {port} is out of range for worktree ports; use a port "
+                            "between 1024 and 65000 (e.g. --base-port 8000)")
     return port
 
 
@@ -90,9 +93,13 @@ def recorded_ports(root: Path) -> set[int]:
     return recorded(maps)
 
 
-def base_ports(base_port: int | None, env: EnvSource | None) -> dict[str, int]:
-    """PORT's base (given, else the .env's PORT, else 8000) and the .env's other ports."""
+def base_ports(option: int | None, spec: int | None, env: EnvSource | None) -> dict[str, int]:
+    """PORT's base (--base-port, else the spec's base_port, else the .env's PORT, else 8000)
+    and the .env's other ports."""
     from_env = port_keys(env.values) if env else {}
-    base = base_port or from_env.get("PORT") or DEFAULT_BASE_PORT
-    return {"PORT": check_base_port(base), **{k: v for k, v in from_env.items()
-                                              if k != "PORT"}}
+    source, base = next((s, p) for s, p in (("--base-port", option),
+                                            ("the spec's base_port", spec),
+                                            ("the .env's PORT", from_env.get("PORT")),
+                                            ("default", DEFAULT_BASE_PORT)) if p)
+    return {"PORT": check_base_port(base, source),
+            **{k: v for k, v in from_env.items() if k != "PORT"}}

@@ -67,7 +67,7 @@ def prepare(repo: repos.Repo, plan: Plan, options: StartOptions) -> Preparation:
     branches = git.local_branches(repo.root)
     held = {wt.branch: wt for wt in git.worktrees(repo.root) if wt.branch}
     taken = ports.recorded_ports(repo.root)
-    bases = ports.base_ports(options.base_port or plan.base_port, env)
+    bases = ports.base_ports(options.base_port, plan.base_port, env)
     for position, ws in enumerate(plan.workstreams, start=1):
         record = state.workstreams.get(ws.name) if state else None
         job = _job(prep, ws, record, branches, held, options)
@@ -139,6 +139,9 @@ def _plan_worktree(job: Job, path: Path, holder: git.Worktree | None,
                    paths: FeaturePaths) -> None:
     branch = job.record.branch
     if holder is not None and holder.path.resolve() != path.resolve():
+        if holder.path.resolve() == paths.root.resolve():
+            raise DispatchError(f"branch '{branch}' is checked out in your own checkout; "
+                                "switch to another branch first (e.g. 'git switch -')")
         raise DispatchError(f"branch '{branch}' is already checked out at {holder.path}; "
                             f"switch that checkout to another branch, or remove it "
                             f"('git worktree remove {holder.path}')")

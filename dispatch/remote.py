@@ -14,13 +14,17 @@ from typing import TypeVar
 
 from dispatch import git
 from dispatch.errors import DispatchError
+from dispatch.names import shown
 
 T = TypeVar("T")
 
 
 def expect_remote(root: Path, name: str) -> None:
-    if name.startswith("-") or not git.ok(["remote", "get-url", "--", name], root):
-        raise DispatchError(f"no git remote named {name!r}; add it with 'git remote add "
+    if name.startswith("-"):
+        raise DispatchError(f"{shown(name)} is not a remote name (it starts with '-'); name "
+                            "one of 'git remote -v'")
+    if not git.ok(["remote", "get-url", "--", name], root):
+        raise DispatchError(f"no git remote named {shown(name)}; add it with 'git remote add "
                             f"{name} <url>' (see 'git remote -v')")
 
 

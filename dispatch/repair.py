@@ -136,7 +136,7 @@ def _ports_without_env(paths: FeaturePaths, state: FeatureState) -> None:
     again (same rule, same order), skipping ports other features hold."""
     from dispatch.envfile import read_root_env
 
-    bases = ports.base_ports(state.plan.base_port, read_root_env(paths.root))
+    bases = ports.base_ports(None, state.plan.base_port, read_root_env(paths.root))
     taken = ports.recorded_ports(paths.root) - ports.recorded(
         r.ports for r in state.workstreams.values())
     for position, record in enumerate(state.workstreams.values(), start=1):

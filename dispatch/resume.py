@@ -6,6 +6,7 @@ from functools import partial
 
 from dispatch import agent, control, procs
 from dispatch.errors import DispatchError
+from dispatch.names import unknown_workstream
 from dispatch.paths import FeaturePaths
 from dispatch.state import StateStore
 from dispatch.state_models import FeatureState, RunSettings, SessionRecord
@@ -45,8 +46,7 @@ def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
         raise DispatchError("name one workstream to resume, or pass --all")
     if name is not None:
         if name not in state.workstreams:
-            raise DispatchError(f"feature '{state.feature}' has no workstream '{name}' (it has: "
-                                f"{', '.join(state.workstreams)})")
+            raise unknown_workstream(state.feature, name, list(state.workstreams))
         return [name]
     chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
     if not chosen:

@@ -44,7 +44,7 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
     drafts = _drafts(source, blocks)
     if not drafts:
         raise SpecError(shown, None, NO_WORKSTREAMS_HELP)
-    workstreams = _workstreams(drafts, source.frontmatter, shown)
+    workstreams = _workstreams(drafts, source, shown)
     plan = _plan(source, blocks, workstreams, shown, path)
     plan.warnings.extend(_warnings(plan))
     return plan
@@ -110,7 +110,8 @@ def _draft(head: Block, body: list[Block], lines: list[str], end: int, offset: i
     return Draft(text.strip(" :-–—") or text, number, line, depends, fields, raw)
 
 
-def _workstreams(drafts: list[Draft], fm: Frontmatter, shown: str) -> list[Workstream]:
+def _workstreams(drafts: list[Draft], source: SpecSource, shown: str) -> list[Workstream]:
+    fm = source.frontmatter
     named = _names(drafts, shown)
     numbers = _numbers(drafts, shown)
     candidates = [spec_deps.Candidate(n, d.title, numbers[i]) for i, (n, d) in
@@ -120,7 +121,7 @@ def _workstreams(drafts: list[Draft], fm: Frontmatter, shown: str) -> list[Works
         others = [c for c in candidates if c.name != named[i]]
         deps, note = _dependencies(draft, others, shown, candidates[i])
         result.append(_workstream(draft, named[i], numbers[i], deps, note, fm, shown))
-    _check_overrides(fm, named, shown)
+    _check_overrides(source, named, shown)
     _check_cycles(result, shown)
     return result
 
@@ -160,7 +161,8 @@ def _dependencies(draft: Draft, others: list[spec_deps.Candidate], shown: str,
             raise SpecError(shown, line, f"unknown dependency {exc} in '{text}'; refer to "
                             "workstreams by number or name") from None
         if me.name in found:
-            raise SpecError(shown, line, f"dependency cycle: {me.name} -> {me.name}")
+            raise SpecError(shown, line, f"dependency cycle: {me.name} -> {me.name}; a "
+                            "workstream cannot depend on itself: remove that dependency")
         deps += [name for name in found if name not in deps]
         if not found and not spec_deps.is_no_dependency(text):
             notes.append(text)
@@ -172,7 +174,8 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
                 fm: Frontmatter, shown: str) -> Workstream:
     override = fm.workstreams.get(name)
     branch = (override.branch if override else None) or draft.fields.branch or None
-    if branch is not None and not all(names.is_valid_ref_component(p) for p in branch.split("/")):
+    if branch is not None and (branch.startswith("-") or not all(
+            names.is_valid_ref_component(p) for p in branch.split("/"))):
         raise SpecError(shown, draft.line, f"branch {branch!r} of workstream '{name}' is not a "
                         "valid git branch name")
     agent = AgentOptions.model_validate(
@@ -185,10 +188,11 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
                       line=draft.line, raw=draft.raw)
 
 
-def _check_overrides(fm: Frontmatter, named: list[str], shown: str) -> None:
-    for key in fm.workstreams:
+def _check_overrides(source: SpecSource, named: list[str], shown: str) -> None:
+    for key in source.frontmatter.workstreams:
         if key not in named:
-            raise SpecError(shown, 1, f"frontmatter workstreams.{key}: no workstream is named "
+            raise SpecError(shown, source.line_of("workstreams", key),
+                            f"frontmatter workstreams.{key}: no workstream is named "
                             f"'{key}' (the names are: {', '.join(named)})")
 
 

@@ -21,6 +21,11 @@ class SpecSource:
     frontmatter: Frontmatter
     body: str
     body_offset: int  # lines before the body (frontmatter), to report file line numbers
+    frontmatter_lines: tuple[str, ...] = ()
+
+    def line_of(self, *keys: str) -> int:
+        """The file line of a (nested) frontmatter key, for error messages."""
+        return line_of_key(list(self.frontmatter_lines), list(keys))
 
 
 def resolve_spec_path(arg: str, cwd: Path, repo_root: Path | None = None) -> Path:
@@ -33,19 +38,28 @@ def resolve_spec_path(arg: str, cwd: Path, repo_root: Path | None = None) -> Pat
     if repo_root is not None and not given.is_absolute():
         # Claude Code's `@path` is relative to the project root, wherever the shell is.
         candidates.append(repo_root / given)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    if candidates[0].exists():
-        raise DispatchError(f"{raw}: is not a file; pass the spec's markdown file")
-    raise DispatchError(f"{raw}: no such spec file; check the path (specs usually live in specs/)")
+    shown = raw if len(raw) <= 80 else raw[:77] + "..."
+    try:
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate.resolve()
+        exists = candidates[0].exists()
+    except OSError as exc:  # a name or path longer than the file system allows
+        raise DispatchError(f"{shown!r}: cannot be a spec file ({exc.strerror}); check the "
+                            "path") from None
+    if exists:
+        raise DispatchError(f"{shown}: is not a file; pass the spec's markdown file")
+    raise DispatchError(f"{shown}: no such spec file; check the path (specs usually live in "
+                        "specs/)")
 
 
 def read_spec(path: Path, shown: str) -> SpecSource:
     """Read and check the spec at `path`; errors name it as `shown`."""
     text = _read_text(path, shown)
     frontmatter, body, offset = _split_frontmatter(shown, text)
-    return SpecSource(path=path, frontmatter=frontmatter, body=body, body_offset=offset)
+    lines = tuple(text.split("\n")[1 : offset - 1]) if offset else ()
+    return SpecSource(path=path, frontmatter=frontmatter, body=body, body_offset=offset,
+                      frontmatter_lines=lines)
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -104,12 +118,14 @@ def _validate_frontmatter(path: str, data: dict[str, Any], lines: list[str]) -> 
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [str(part) for part in first["loc"]]
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].lower()
-        line = _line_of_key(lines, loc)
+        text = first["msg"]
+        message = "unknown key" if first["type"] == "extra_forbidden" else \
+            text[:1].lower() + text[1:]
+        line = line_of_key(lines, loc)
         raise SpecError(path, line, f"frontmatter {'.'.join(loc)}: {message}") from exc
 
 
-def _line_of_key(lines: list[str], loc: list[str]) -> int:
+def line_of_key(lines: list[str], loc: list[str]) -> int:
     """Best-effort line number, in the file, of a nested YAML key (the '---' is line 1)."""
     found, start = 2, 0
     for key in loc:

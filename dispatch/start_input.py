@@ -24,11 +24,22 @@ class StartInput:
 def classify(arg: str, cwd: Path, root: Path) -> StartInput:
     raw = arg.removeprefix("@")
     looks_like_path = arg.startswith("@") or raw.endswith(".md") or "/" in raw
-    if looks_like_path or (cwd / raw).is_file():
+    if looks_like_path or _is(cwd / raw, "file"):
         return StartInput("spec", arg)
-    if StateStore(FeaturePaths(root, raw)).exists():
-        return StartInput("feature", raw)
-    return StartInput("new", names.check_feature_name(raw))
+    if _is(cwd / raw, "dir"):
+        raise DispatchError(f"{raw!r} is a folder; pass a spec file (specs/<name>.md), an "
+                            "existing feature, or a new feature name")
+    name = names.check_feature_name(raw)
+    if StateStore(FeaturePaths(root, name)).exists():
+        return StartInput("feature", name)
+    return StartInput("new", name)
+
+
+def _is(path: Path, kind: str) -> bool:
+    try:
+        return path.is_file() if kind == "file" else path.is_dir()
+    except OSError:  # e.g. a name longer than the file system allows: not a file
+        return False
 
 
 def create_spec(root: Path, feature: str) -> Path:

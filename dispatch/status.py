@@ -49,17 +49,33 @@ class Snapshot:
         return list(self.state["workstreams"].values())
 
 
+_RECORD_KEYS = {"name", "status", "branch", "path", "ports", "pid", "pid_started", "attempts",
+                "worker", "session_id", "started_at", "finished_at", "num_turns",
+                "total_cost_usd", "setup", "last_checkpoint", "error"}
+
+
 def load(paths: FeaturePaths) -> dict[str, Any]:
+    """sessions.json as plain data when it has the expected shape; anything else goes
+    through the full check, which names the fix."""
     try:
         data = json.loads(paths.state_file.read_text())
-        if isinstance(data, dict) and data.get("schema_version") == SCHEMA_VERSION and \
-                isinstance(data.get("workstreams"), dict):
-            return data
+        if _shaped(data):
+            return data  # type: ignore[no-any-return]
     except (OSError, ValueError):
         pass
     from dispatch.state import StateStore  # the full check, with its message naming the fix
 
     return StateStore(paths).load().model_dump(mode="json")
+
+
+def _shaped(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        return False
+    records = data.get("workstreams")
+    return isinstance(data.get("feature"), str) and isinstance(data.get("base"), str) and \
+        isinstance(records, dict) and all(isinstance(r, dict) and _RECORD_KEYS <= r.keys()
+                                          and isinstance(r.get("setup"), dict)
+                                          for r in records.values())
 
 
 def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:

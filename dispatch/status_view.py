@@ -87,7 +87,8 @@ def _note(snap: Snapshot, record: Record, live: Any) -> str:
         note = (f"finished; not recorded yet (no supervisor is running: 'dispatch start "
                 f"{snap.state['feature']}' records it)")
     if not live.exists and record["status"] != "provisioning":
-        note = "worktree missing: run 'dispatch start' to recreate it. " + note
+        note = (f"worktree missing: 'dispatch start {snap.state['feature']}' recreates it. "
+                + note)
     return _short(note) + (" [RESULTS.md]" if live.results else "")
 
 

@@ -43,7 +43,7 @@ def register(root: Path, path: Path, branch: str, *, reclaim: bool) -> None:
     `reclaim` re-adds a worktree whose folder was deleted by hand (git still lists it).
     """
     args = ["worktree", "add", "--no-checkout", "--quiet"]
-    git.run([*args, *(["--force"] if reclaim else []), str(path), branch], root)
+    git.run([*args, *(["--force"] if reclaim else []), "--", str(path), branch], root)
 
 
 def checkout(path: Path) -> None:

@@ -184,7 +184,8 @@ def test_a_verify_command_that_cannot_run(four: Path, cli: Cli) -> None:
         "dispatch: error: the verify command `no-such-test-runner --all` already fails on the "
         "integration branch before any merge (see "
         ".worktrees/four/logs/integration.verify.base.log); fix it or run without --verify\n"))
-    assert git(four, "rev-parse", "four/integration") == git(four, "rev-parse", "main")
+    assert git(four, "branch", "--list", "four/integration") == ""  # nothing half-made
+    assert not (four / ".worktrees/four/integration").exists()
 
 
 def test_clean_force_and_dry_run(four: Path, cli: Cli) -> None:

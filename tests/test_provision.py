@@ -305,8 +305,8 @@ def test_foreign_folder_in_the_worktree_path_is_refused(project: Path, cli: Cli)
 
 @pytest.mark.usefixtures("unchanged")
 def test_base_port_out_of_range(cli: Cli) -> None:
-    expect_refusal(cli, "--base-port 80 is out of range; use a port between 1024 and 65000",
-                   "--base-port", "80")
+    expect_refusal(cli, "--base-port 80 is out of range for worktree ports; use a port between "
+                        "1024 and 65000 (e.g. --base-port 8000)", "--base-port", "80")
 
 
 @pytest.mark.usefixtures("unchanged")

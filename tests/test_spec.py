@@ -263,7 +263,8 @@ def test_cycle_names_the_cycle(tmp_path: Path) -> None:
 
 def test_self_dependency_is_a_cycle(tmp_path: Path) -> None:
     message = error_of(tmp_path, "## Workstreams\n### A\n- x\n### B (after workstream 2)\n")
-    assert message == "spec.md:4: dependency cycle: b -> b"
+    assert message == ("spec.md:4: dependency cycle: b -> b; a workstream cannot depend on "
+                       "itself: remove that dependency")
 
 
 def test_unknown_number_reference(tmp_path: Path) -> None:
@@ -311,7 +312,7 @@ def test_no_workstreams_says_how_to_add_them(tmp_path: Path) -> None:
     ("feature: ../etc", "spec.md:2: frontmatter feature: invalid feature name '../etc': use "
                         "letters a-z, digits, '.', '_', '-', starting with a letter or digit"),
     ("workstreams:\n  zzz: {model: opus}",
-     "spec.md:1: frontmatter workstreams.zzz: no workstream is named 'zzz' (the names are: a)"),
+     "spec.md:3: frontmatter workstreams.zzz: no workstream is named 'zzz' (the names are: a)"),
 ])
 def test_frontmatter_errors(tmp_path: Path, frontmatter: str, expected: str) -> None:
     assert error_of(tmp_path, f"---\n{frontmatter}\n---\n## Workstreams\n### A\n- x\n") == expected

@@ -72,10 +72,11 @@ def stop_command(
 
     root = repos.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
-    if workstream is not None and workstream not in StateStore(paths).load().workstreams:
-        from dispatch.errors import DispatchError
+    known = list(StateStore(paths).load().workstreams)
+    if workstream is not None and workstream not in known:
+        from dispatch.names import unknown_workstream
 
-        raise DispatchError(f"feature '{paths.feature}' has no workstream '{workstream}'")
+        raise unknown_workstream(paths.feature, workstream, known)
     stopped = control.stop(paths, [workstream] if workstream else None)
     ui.out().print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running",
                    markup=False)
