@@ -341,3 +341,56 @@ def test_a_killed_supervisor_is_replaced_and_no_session_starts_twice(
     assert statuses(done) == {"api": "done", "web": "done", "docs": "done"}
     new_sessions = [c["session_id"] for c in fake_claude.calls() if not c["resume"]]
     assert sorted(new_sessions) == sorted(r["session_id"] for r in done.values())
+
+
+FOUR_WITH_JOIN = """\
+# Four
+## Workstreams
+### Workstream 1: Api
+- [ ] endpoint
+- [ ] tests
+### Workstream 2: Web
+- [ ] page
+### Workstream 3: Cli
+- [ ] command
+### Workstream 4: Docs (After workstreams 1-2)
+- [ ] guide
+"""
+
+
+def test_four_workstreams_with_a_join_end_done(repo: Path, cli: Cli,
+                                               fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/four.md": FOUR_WITH_JOIN})
+    fake_claude.script({"*": [{"sleep": 0.3, "cost": 0.05, "turns": 7}]})
+    result = cli("start", "specs/four.md", "--wait")
+    assert result.code == 0, result
+    done = settle(repo, "four")
+    assert statuses(done) == {"api": "done", "web": "done", "cli": "done", "docs": "done"}
+    calls = {c["workstream"]: c for c in fake_claude.calls()}
+    assert {n: calls[n]["session_id"] for n in done} == {n: r["session_id"]
+                                                         for n, r in done.items()}
+    finished = {n: __import__("datetime").datetime.fromisoformat(r["finished_at"]).timestamp()
+                for n, r in done.items()}
+    assert calls["docs"]["time"] >= max(finished["api"], finished["web"]) - 1  # (seconds)
+    for dep in ("api", "web"):
+        git(repo, "merge-base", "--is-ancestor", f"four/{dep}", "four/docs")
+    import json
+
+    data = json.loads(cli("status", "four", "--json").out)
+    by_name = {w["name"]: w for w in data["workstreams"]}
+    assert (by_name["api"]["cost_usd"], by_name["api"]["tasks_done"],
+            by_name["api"]["tasks_total"]) == (0.05, 2, 2)
+    assert data["totals"]["cost_usd"] == 0.2 and data["totals"]["tasks_done"] == 5
+
+
+def test_overloaded_twice_then_success_resumes_the_same_session(
+        repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/three.md": THREE})
+    fake_claude.script({"api": [{"reply": "api_529", "do": "nowork"},
+                                {"reply": "api_529", "do": "nowork"}, {"do": "work"}]})
+    assert cli("start", "specs/three.md", "--retry-delay", "0.05").code == 0
+    done = settle(repo)
+    api = [c for c in fake_claude.calls() if c["workstream"] == "api"]
+    assert [c["resume"] for c in api] == [False, True, True]
+    assert {c["session_id"] for c in api} == {done["api"]["session_id"]}
+    assert (done["api"]["status"], done["api"]["attempts"]) == ("done", 3)
