@@ -45,7 +45,7 @@ def set_run(store: StateStore, run: RunSettings, relaunch: tuple[str, ...]) -> F
         state.run = run
         for record in state.workstreams.values():
             if record.status in relaunch:
-                record.status, record.error = "pending", None
+                record.status, record.error, record.retries = "pending", None, 0
         return state
 
     return store.update(change)

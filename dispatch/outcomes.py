@@ -20,8 +20,10 @@ def record_run(record: SessionRecord, outcome: RunOutcome, now: datetime) -> Non
     record.total_cost_usd = round(record.total_cost_usd + outcome.cost_usd, 6)
     record.num_turns += outcome.num_turns
     record.duration_ms += outcome.duration_ms
-    if outcome.kind in ("success", "error"):
-        record.session_created = True  # the CLI got far enough to keep the conversation
+    if outcome.kind in ("success", "error", "killed"):
+        # The CLI keeps the conversation from its first moment; if that guess is wrong for
+        # a run killed very early, "No conversation found" below sets it straight.
+        record.session_created = True
     if NO_CONVERSATION in outcome.message:
         record.session_created = False  # start it anew with --session-id next time
     if IN_USE in outcome.message:
@@ -43,14 +45,16 @@ def apply(record: SessionRecord, outcome: RunOutcome, run: RunSettings, now: dat
     elif outcome.kind == "killed":
         record.status, record.error = "interrupted", outcome.message
     elif (outcome.transient or NO_CONVERSATION in outcome.message or
-          IN_USE in outcome.message) and record.attempts < run.max_attempts:
-        delay = run.backoff_base * 2 ** max(0, record.attempts - 1)
+          IN_USE in outcome.message) and record.retries < run.max_attempts - 1:
+        delay = run.backoff_base * 2 ** record.retries
+        record.retries += 1
         record.status, record.transient = "retrying", True
         record.next_attempt_at = now + timedelta(seconds=delay)
-        record.error = f"{outcome.message} (retry {record.attempts} of {run.max_attempts - 1} " \
+        record.error = f"{outcome.message} (retry {record.retries} of {run.max_attempts - 1} " \
                        f"in {delay:g}s)"
     else:
-        why = "" if not outcome.transient else f" (gave up after {record.attempts} attempts)"
+        why = "" if not outcome.transient else \
+            f" (gave up after {record.retries + 1} attempts)"
         _fail(record, outcome.message + why, transient=outcome.transient)
 
 

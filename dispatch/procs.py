@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def run_in_group(argv: list[str], cwd: Path, out: IO[str] | IO[bytes], env: dict[str, str],
@@ -27,38 +28,43 @@ def run_in_group(argv: list[str], cwd: Path, out: IO[str] | IO[bytes], env: dict
 
 
 def stop_group(pid: int, grace: float = 5.0) -> None:
-    """SIGTERM the process group led by `pid`, then SIGKILL what is left after `grace`."""
+    """End the process led by `pid`: its group, and every descendant that left the group
+    (claude runs each Bash tool command in a group of its own). SIGTERM first, SIGKILL for
+    what is left after `grace`. Nothing is reaped here: the caller's Popen keeps the exit
+    status of its own child."""
     import psutil
 
     try:
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    try:
-        members = [p for p in psutil.process_iter(["pid"]) if _group_of(p.pid) == pid]
-        _gone, alive = psutil.wait_procs(members, timeout=grace)
+        leader = psutil.Process(pid)
+        family = [leader, *leader.children(recursive=True)]
     except psutil.Error:
-        alive = []
-    if alive or _group_exists(pid):
+        family = []
+    _signal_all(pid, family, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_running(p) for p in family):
+        time.sleep(0.05)
+    _signal_all(pid, [p for p in family if _running(p)], signal.SIGKILL)
+
+
+def _signal_all(pgid: int, processes: list[Any], signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for process in processes:
         try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+            process.send_signal(signum)
+        except Exception:  # noqa: BLE001 - gone already, or not ours to signal
             pass
 
 
-def _group_of(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
+def _running(process: Any) -> bool:
+    import psutil
 
-
-def _group_exists(pgid: int) -> bool:
     try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
         return False
-    return True
 
 
 def start_time(pid: int) -> float | None:

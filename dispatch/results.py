@@ -16,7 +16,10 @@ from typing import Any, Literal
 from dispatch.paths import FeaturePaths
 
 Kind = Literal["success", "error", "crash", "killed"]
-MAX_RESULT_BYTES = 20 * 1024 * 1024  # a real result is one JSON line; 50 MB of it is garbage
+MAX_RESULT_BYTES = 20 * 1024 * 1024
+# A program that handles SIGHUP/SIGINT/SIGKILL/SIGTERM itself often exits 128 + signal (the
+# real claude exits 143 on SIGTERM, printing nothing): that is a killed run, not a crash.
+_SIGNAL_EXITS = {129, 130, 137, 143}  # a real result is one JSON line; 50 MB of it is garbage
 _TRANSIENT = (
     r"overloaded|rate.?limit|(?:error|status|http)\W{0,3}(?:429|5\d\d)\b|\((?:429|5\d\d)\)|"
     r"unable to connect|connection ?(?:refused|reset)|"
@@ -51,7 +54,7 @@ def interpret(returncode: int | None, stdout: bytes, stderr_tail: str) -> RunOut
     """The meaning of one run from its exit code (None or negative: killed), stdout, stderr."""
     data = _result_object(stdout)
     if data is None:
-        if returncode is None or returncode < 0:
+        if returncode is None or returncode < 0 or returncode in _SIGNAL_EXITS:
             return RunOutcome("killed", message=f"the process was killed{_signal(returncode)}")
         why = stderr_tail.strip() or f"exit code {returncode} and no result on stdout"
         if len(stdout) > MAX_RESULT_BYTES:
@@ -111,7 +114,10 @@ def _number(value: object) -> float:
 
 
 def _signal(returncode: int | None) -> str:
-    return f" (signal {-returncode})" if returncode is not None and returncode < 0 else ""
+    if returncode is None:
+        return ""
+    number = -returncode if returncode < 0 else returncode - 128
+    return f" (signal {number})" if number > 0 else ""
 
 
 def _last_lines(text: str, count: int = 5) -> str:

@@ -75,7 +75,7 @@ def _queue(state: FeatureState, names: list[str], prompt: str | None,
         record = state.workstreams[name]
         record.status, record.error, record.transient = "pending", None, False
         record.resume_prompt, record.next_attempt_at = prompt, None
-        record.followed_up = False
+        record.followed_up, record.retries = False, 0
 
 
 def wait(paths: FeaturePaths, names: list[str]) -> int:

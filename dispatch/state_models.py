@@ -64,6 +64,7 @@ class SessionRecord(BaseModel):
     num_turns: int = 0
     duration_ms: int = 0
     attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
+    retries: int = 0  # automatic retries since the last start or resume
     transient: bool = False  # the last failure looked transient (retried by resuming)
     next_attempt_at: datetime | None = None  # when a retry is due
     resume_prompt: str | None = None  # set by `dispatch resume`, used by the next launch

@@ -1,8 +1,9 @@
 """Contract tests: the real `claude` CLI, fully offline, against the loopback stand-in API.
 
 Each test starts a `StandinAPI` with a script, runs the pinned CLI (npm
-``@anthropic-ai/claude-code@2.1.197``; path from ``DISPATCH_TEST_CLAUDE``) in a fresh git
-repository with a fresh HOME / CLAUDE_CONFIG_DIR, and checks what dispatch relies on:
+``@anthropic-ai/claude-code@2.1.197``; path from ``DISPATCH_TEST_CLAUDE``; see realclaude.py
+for what happens when it is missing) in a fresh git repository with a fresh HOME /
+CLAUDE_CONFIG_DIR, and checks what dispatch relies on:
 the ``--output-format json`` result object, tool execution, error shapes, resume and the
 ``stream-json`` init event. A run takes about one second.
 
@@ -17,7 +18,6 @@ start as root unless ``IS_SANDBOX=1`` is set.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 import urllib.error
@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from tests.contract.realclaude import CLAUDE, claude_env, needs_claude
 from tests.contract.standin_api import (
     DONE_TEXT,
     INPUT_TOKENS,
@@ -44,8 +45,6 @@ from tests.contract.standin_api import (
     write,
 )
 
-CLAUDE = Path(os.environ.get("DISPATCH_TEST_CLAUDE", "/tmp/cc/node_modules/.bin/claude"))
-needs_claude = pytest.mark.skipif(not CLAUDE.exists(), reason=f"no claude binary at {CLAUDE}")
 UNATTENDED = ["--permission-mode", "acceptEdits", "--allowedTools=Bash,Write"]
 
 
@@ -62,24 +61,6 @@ class Run:
         """The single result object printed by ``--output-format json``."""
         parsed: JSON = json.loads(self.stdout)
         return parsed
-
-
-def claude_env(base_url: str, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for the CLI: loopback API, fresh config, no inherited credentials."""
-    drop = ("ANTHROPIC_", "CLAUDE", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(drop)}
-    env.update(
-        ANTHROPIC_BASE_URL=base_url,
-        ANTHROPIC_API_KEY="test-key",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",  # no telemetry / update checks
-        DISABLE_AUTOUPDATER="1",
-        CLAUDE_CODE_MAX_RETRIES="0",  # errors surface at once instead of retrying
-        HOME=str(home),
-        CLAUDE_CONFIG_DIR=str(home / ".claude"),
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    env.update(extra or {})
-    return env
 
 
 def run_claude(

@@ -1,0 +1,562 @@
+"""Contract tests of dispatch's own code paths against the real `claude` CLI.
+
+Where test_standin_smoke.py checks the CLI with hand-built command lines, these run
+`dispatch start` / `dispatch resume` / `dispatch stop` (in-process, like the `cli` fixture)
+on a real git repository with a one-workstream spec: dispatch builds the argv, its detached
+supervisor runs the pinned CLI in the workstream's worktree, and the CLI talks to the
+loopback stand-in API (standin_api.py). The supervisor inherits this process's environment,
+so the CLI's environment is set here with monkeypatch (`point_claude`, see realclaude.py);
+any request to something other than 127.0.0.1 would go to a `ProxyTrap`, which must stay
+unused. A few tests drive dispatch's runner directly (agent.argv → launch.spawn →
+results.outcome_of → outcomes.apply), the same functions the supervisor calls.
+
+A CLI run takes about a second; dispatch adds its supervisor's start-up and polling.
+The stopping tests pin real CLI behaviour dispatch once mishandled: it exits 143 on SIGTERM
+(a killed run, not a crash), it has saved the session by then (so the relaunch resumes it),
+and it runs Bash tool commands in process groups of their own (so stopping must end them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import psutil
+import pytest
+
+from dispatch import agent, control, launch, outcomes, procs, results
+from dispatch.models import AgentOptions
+from dispatch.paths import FeaturePaths
+from dispatch.state_models import RunSettings, SessionRecord, now
+from tests.conftest import Result
+from tests.contract.realclaude import CLAUDE, ProxyTrap, claude_env, needs_claude, use_env
+from tests.contract.standin_api import StandinAPI, Step, Text, bash, http_error, write
+from tests.gitrepo import commit, git
+from tests.sessions_helpers import records
+
+Cli = Callable[..., Result]
+
+FEATURE, WS = "solo", "greeting"
+SPEC = f"""\
+---
+feature: {FEATURE}
+---
+# Solo feature
+## Workstreams
+### Workstream 1: Greeting
+**Goal**: add a greeting file
+**Files**: `feature.txt`
+- [ ] write feature.txt
+"""
+RESULTS_MD = "# Results\nAdded feature.txt.\n"
+COMMIT_MESSAGE = "Add feature.txt"
+FINAL_TEXT = "All tasks done."
+FIRST_PROMPT = 'Read .workstream/TASKS.md and complete every task in it for workstream "Greeting".'
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: nothing listens on it here
+TIMEOUT = 60.0  # seconds for anything to happen; a CLI run takes about 1 s
+
+
+def work_script() -> list[Step]:
+    """The model does the workstream: a file, RESULTS.md (git-ignored, so the commit needs
+    feature.txt), a commit, and a final reply."""
+    return [
+        write("feature.txt", "hello\n"),
+        write(".workstream/RESULTS.md", RESULTS_MD),
+        bash(f"git add -A && git commit -q -m '{COMMIT_MESSAGE}'"),
+        Text(FINAL_TEXT),
+    ]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def spec(repo: Path) -> str:
+    commit(repo, {"specs/solo.md": SPEC}, "spec")
+    return "specs/solo.md"
+
+
+@pytest.fixture
+def claude_home(tmp_path: Path) -> Path:
+    """The CLI's HOME and CLAUDE_CONFIG_DIR (its sessions are saved there)."""
+    path = tmp_path / "claude-home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def trap() -> Iterator[ProxyTrap]:
+    with ProxyTrap() as found:
+        yield found
+    assert found.connections == [], "something tried to reach beyond 127.0.0.1"
+
+
+class PointClaude(Protocol):
+    def __call__(self, base_url: str, *, api_key: bool = True) -> None: ...
+
+
+@pytest.fixture
+def point_claude(monkeypatch: pytest.MonkeyPatch, claude_home: Path,
+                 trap: ProxyTrap) -> PointClaude:
+    """Set this process's environment, hence the supervisor's and claude's, for an API."""
+
+    def point(base_url: str, *, api_key: bool = True) -> None:
+        env = claude_env(base_url, claude_home, proxy=trap.url)
+        if not api_key:
+            del env["ANTHROPIC_API_KEY"]
+        use_env(monkeypatch, env)
+
+    return point
+
+
+@pytest.fixture
+def long_command() -> Iterator[str]:
+    """A Bash tool command that runs for 30 s, marked so that its processes can be found;
+    any left at the end are ended (by their process group: the CLI gives each its own)."""
+    command = f"sleep 30; echo {uuid.uuid4().hex}"
+    yield command
+    for process in tool_processes(command):
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def tool_processes(command: str) -> list[psutil.Process]:
+    """The running shells of a Bash tool command (`bash -c "... <command> ..."`)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if any(command in arg for arg in cmdline) and process.pid != os.getpid():
+            found.append(process)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_supervisor_left(repo: Path) -> Iterator[None]:
+    """A failing test must not leave its detached supervisor (or a session) running."""
+    yield
+    paths = FeaturePaths(repo, FEATURE)
+    if paths.dir.is_dir():
+        control.stop(paths, None)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def record(repo: Path) -> dict[str, Any]:
+    found: dict[str, Any] = records(repo, FEATURE)[WS]
+    return found
+
+
+def feature_base(repo: Path) -> str:
+    data: dict[str, Any] = json.loads((repo / ".worktrees" / FEATURE / "sessions.json")
+                                      .read_text())
+    base: str = data["base"]
+    return base
+
+
+def run_output(repo: Path, attempt: int) -> dict[str, Any]:
+    """The result object the CLI printed on the workstream's run number `attempt`."""
+    files = results.run_files(FeaturePaths(repo, FEATURE), WS, attempt)
+    data: dict[str, Any] = json.loads(files.stdout.read_text())
+    return data
+
+
+def stderr_of(repo: Path, attempt: int) -> str:
+    return results.run_files(FeaturePaths(repo, FEATURE), WS, attempt).stderr.read_text()
+
+
+def session_headers(api: StandinAPI) -> list[str]:
+    """The X-Claude-Code-Session-Id of every model call of the conversation."""
+    return [r.headers.get("x-claude-code-session-id", "") for r in api.requests
+            if r.kind == "main"]
+
+
+def texts(body: dict[str, Any]) -> list[str]:
+    """Every text of a request's messages (text blocks and string contents), in order."""
+    found: list[str] = []
+    for message in body["messages"]:
+        content: Any = message["content"]
+        if isinstance(content, str):
+            found.append(content)
+        else:
+            found += [b["text"] for b in content if b.get("type") == "text"]
+    return found
+
+
+def position(said: list[str], needle: str) -> int:
+    """Index of the first text containing `needle`, or -1."""
+    return next((i for i, text in enumerate(said) if needle in text), -1)
+
+
+def says(body: dict[str, Any], needle: str) -> bool:
+    return any(needle in text for text in texts(body))
+
+
+def system_text(body: dict[str, Any]) -> str:
+    system: Any = body.get("system") or ""
+    return system if isinstance(system, str) else "\n".join(b.get("text", "") for b in system)
+
+
+def diagnose(repo: Path, result: Result) -> str:
+    """What to show when a dispatch command did not end as expected: its output and logs."""
+    logs = FeaturePaths(repo, FEATURE).logs
+    parts = [repr(result)]
+    for path in sorted(logs.glob("*")) if logs.is_dir() else []:
+        parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-2000:]}")
+    return "\n".join(parts)
+
+
+def start(cli: Cli, spec: str, *args: str) -> Result:
+    """`dispatch start SPEC --claude <the real CLI> --wait ARGS`."""
+    began = time.monotonic()
+    result = cli("start", spec, "--claude", str(CLAUDE), "--wait", *args)
+    assert time.monotonic() - began < TIMEOUT
+    return result
+
+
+def eventually(condition: Callable[[], bool], timeout: float) -> bool:
+    """Whether `condition` holds within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    if not eventually(condition, TIMEOUT):
+        pytest.fail(f"timed out waiting for {what}", pytrace=False)
+
+
+def precondition(holds: bool, what: str) -> None:
+    """What a test relies on (a step that must work, or how the real CLI behaves), told
+    apart from what it checks."""
+    if not holds:
+        pytest.fail(f"precondition broken: {what}", pytrace=False)
+
+
+def saved_sessions(claude_home: Path, session: str) -> list[Path]:
+    """Where the CLI saved a session: projects/<its cwd, non-alphanumerics as '-'>/<id>.jsonl."""
+    return list((claude_home / ".claude" / "projects").glob(f"*/{session}.jsonl"))
+
+
+def project_dir(cwd: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "-", str(cwd.resolve()))
+
+
+def session_call(program: list[str], cwd: Path) -> agent.SessionCall:
+    """A new session with dispatch's default options (what `dispatch start` would pass)."""
+    return agent.SessionCall(
+        program=program, session_id=launch.new_session_id(), resume=False,
+        options=agent.effective(AgentOptions()), system_prompt="You are a test worker.",
+        prompt="go", feature_dir=cwd)
+
+
+# --------------------------------------------------------------------------- start, resume
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_start_runs_the_real_cli_in_the_worktree_to_done(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude, claude_home: Path) -> None:
+    with StandinAPI(work_script()) as api:
+        point_claude(api.base_url)
+        result = start(cli, spec, "--retries", "0")
+    assert result.code == 0, diagnose(repo, result)
+    rec, out = record(repo), run_output(repo, 1)
+
+    # The argv dispatch built was accepted and the run succeeded without a permission prompt.
+    assert (out["type"], out["subtype"], out["is_error"]) == ("result", "success", False)
+    assert out["result"] == FINAL_TEXT and out["permission_denials"] == []
+    assert (rec["status"], rec["error"], rec["attempts"]) == ("done", None, 1)
+    assert rec["last_checkpoint"] == FINAL_TEXT
+    # One session id: dispatch's record, the CLI's result, and every request's header.
+    assert rec["session_id"] == out["session_id"]
+    assert session_headers(api) == [rec["session_id"]] * 4  # one model call per step
+    # Cost, turns and time come from the result object.
+    assert out["total_cost_usd"] > 0
+    assert rec["total_cost_usd"] == round(out["total_cost_usd"], 6)
+    assert rec["num_turns"] == out["num_turns"] == 4
+    assert rec["duration_ms"] == out["duration_ms"]
+
+    # The tools ran inside the worktree, on the workstream's branch.
+    worktree = repo / rec["path"]
+    assert worktree == repo / ".worktrees" / FEATURE / WS
+    base = feature_base(repo)
+    assert git(worktree, "log", "--format=%s", f"{base}..{rec['branch']}") == COMMIT_MESSAGE
+    assert git(worktree, "show", "--name-only", "--format=", "HEAD") == "feature.txt"
+    assert git(worktree, "status", "--porcelain") == ""
+    assert rec["commits"] == 1
+    assert not (repo / "feature.txt").exists()  # the user's checkout is untouched
+    assert git(repo, "rev-parse", "HEAD") == base
+    assert (repo / ".worktrees" / FEATURE / "results" / f"{WS}.md").read_text() == RESULTS_MD
+
+    # What reached the model: dispatch's system prompt (appended to the CLI's), its task
+    # prompt, the model alias, the working directory and the --add-dir feature folder.
+    first = api.main_requests()[0]
+    system = system_text(first)
+    assert f'You are the worker for workstream\n"Greeting" (`{WS}`), working in {worktree}' \
+        in system
+    assert f"Primary working directory: {worktree}\n" in system
+    assert f"Additional working directories:\n  - {worktree.parent}\n" in system
+    assert says(first, FIRST_PROMPT)
+    assert "sonnet" in first["model"]
+    # The CLI saved the conversation under the worktree's project folder (resume needs it).
+    saved = saved_sessions(claude_home, rec["session_id"])
+    assert [p.parent.name for p in saved] == [project_dir(worktree)]
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_resume_continues_the_same_session_and_sums_its_cost(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude) -> None:
+    with StandinAPI(work_script()) as first_api:
+        point_claude(first_api.base_url)
+        assert start(cli, spec, "--retries", "0").code == 0
+    session = record(repo)["session_id"]
+    with StandinAPI([Text("Checked again: all good.")]) as api:
+        point_claude(api.base_url)
+        result = cli("resume", WS, "--prompt", "Double-check your work.", "--wait")
+    assert result.code == 0, diagnose(repo, result)
+    rec, runs = record(repo), [run_output(repo, 1), run_output(repo, 2)]
+
+    assert (rec["status"], rec["attempts"]) == ("done", 2)
+    assert rec["last_checkpoint"] == "Checked again: all good."
+    assert rec["session_id"] == session == runs[1]["session_id"]
+    assert session_headers(api) == [session]
+    # The request carries the earlier conversation (its prompt and tool results), then the
+    # new prompt. Not its final reply: the CLI sometimes exits before saving its last
+    # message (about 1 run in 10 under load); resuming then adds "Continue from where you
+    # left off." and a made-up "No response requested." before the new prompt.
+    body = api.main_requests()[0]
+    said = texts(body)
+    order = [position(said, needle) for needle in (FIRST_PROMPT, "Double-check your work.")]
+    assert -1 not in order and order == sorted(order), (order, said)
+    tool_results = [str(b.get("content")) for m in body["messages"]
+                    if isinstance(m["content"], list)
+                    for b in m["content"] if b.get("type") == "tool_result"]
+    assert len(tool_results) == 3, tool_results  # Write, Write and Bash of the first run
+    assert tool_results[0].startswith("File created successfully at: feature.txt")
+    assert tool_results[1].startswith("File created successfully at: .workstream/RESULTS.md")
+    # Each run reports its own process's cost (not the session's): dispatch sums them.
+    assert all(r["total_cost_usd"] > 0 for r in runs)
+    assert rec["total_cost_usd"] == round(sum(r["total_cost_usd"] for r in runs), 6)
+    assert rec["num_turns"] == sum(r["num_turns"] for r in runs) == 5
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_every_session_option_dispatch_passes_is_accepted(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude) -> None:
+    """--model (a full id), --permission-mode, --allowedTools (patterns), --max-turns and
+    --max-budget-usd, as dispatch writes them; the turn limit ends the run."""
+    with StandinAPI(work_script()) as api:
+        point_claude(api.base_url)
+        result = start(cli, spec, "--model", "claude-sonnet-4-5", "--permission-mode",
+                       "acceptEdits", "--allowed-tools", "Bash(git:*),Write", "--max-turns", "1",
+                       "--max-budget-usd", "5", "--retry-delay", "0")
+    assert result.code == 1, diagnose(repo, result)
+    rec, out = record(repo), run_output(repo, 1)
+    assert (out["subtype"], out["errors"]) == ("error_max_turns",
+                                               ["Reached maximum number of turns (1)"])
+    assert (rec["status"], rec["transient"], rec["attempts"]) == ("failed", False, 1)
+    assert rec["error"] == ("reached the maximum number of turns (Reached maximum number of "
+                            "turns (1))")
+    assert rec["num_turns"] == out["num_turns"] and rec["total_cost_usd"] > 0
+    assert [b["model"] for b in api.main_requests()] == ["claude-sonnet-4-5"]
+    assert (repo / rec["path"] / "feature.txt").is_file()  # the one turn's tool did run
+
+
+# --------------------------------------------------------------------------- failures
+
+
+@pytest.mark.real_claude
+@needs_claude
+@pytest.mark.parametrize(("status", "error"), [
+    (401, "Invalid API key · Fix external API key"),
+    (None, "Not logged in · Please run /login"),
+])
+def test_auth_failures_are_recorded_failed_without_retry(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude,
+        status: int | None, error: str) -> None:
+    """A 401 from the API, or no API key at all (then no model call is made)."""
+    with StandinAPI([] if status is None else [http_error(status)]) as api:
+        point_claude(api.base_url, api_key=status is not None)
+        result = start(cli, spec, "--retry-delay", "0")
+    assert result.code == 1, diagnose(repo, result)
+    rec, out = record(repo), run_output(repo, 1)
+    assert (out["is_error"], out["api_error_status"]) == (True, status)
+    assert (rec["status"], rec["error"], rec["transient"]) == ("failed", error, False)
+    assert rec["attempts"] == 1  # not retried, although --retries is 4
+    assert rec["session_id"] == out["session_id"]
+    assert session_headers(api) == ([] if status is None else [rec["session_id"]])
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_api_500_is_retried_by_resuming_the_same_session_then_fails(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude) -> None:
+    with StandinAPI([http_error(500), http_error(500)]) as api:
+        point_claude(api.base_url)
+        result = start(cli, spec, "--retries", "1", "--retry-delay", "0")
+    assert result.code == 1, diagnose(repo, result)
+    rec, runs = record(repo), [run_output(repo, 1), run_output(repo, 2)]
+    message = runs[1]["result"]
+    assert message.startswith("API Error: 500 Internal server error.")
+    assert [r["api_error_status"] for r in runs] == [500, 500]
+    assert (rec["status"], rec["transient"], rec["attempts"]) == ("failed", True, 2)
+    assert rec["error"] == f"{message} (gave up after 2 attempts)"
+    # The retry resumed the same session: same id, and it carries the first prompt again.
+    assert session_headers(api) == [rec["session_id"]] * 2
+    assert {r["session_id"] for r in runs} == {rec["session_id"]}
+    first, retry = api.main_requests()
+    assert says(first, FIRST_PROMPT) and says(retry, FIRST_PROMPT)
+    assert says(retry, "stopped before it finished")  # dispatch's resume prompt
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_refused_connection_is_transient_and_retried(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude) -> None:
+    """Nothing listens on the API port: an error without an HTTP status, still retried."""
+    point_claude(CLOSED_PORT_URL)
+    result = start(cli, spec, "--retries", "1", "--retry-delay", "0")
+    assert result.code == 1, diagnose(repo, result)
+    rec, runs = record(repo), [run_output(repo, 1), run_output(repo, 2)]
+    message = "API Error: Unable to connect to API (ConnectionRefused)"
+    assert [(r["result"], r["api_error_status"]) for r in runs] == [(message, None)] * 2
+    assert (rec["status"], rec["transient"], rec["attempts"]) == ("failed", True, 2)
+    assert rec["error"] == f"{message} (gave up after 2 attempts)"
+    assert {r["session_id"] for r in runs} == {rec["session_id"]}  # resumed, not restarted
+
+
+# --------------------------------------------------------------------------- rejected argv
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_an_option_the_cli_rejects_is_a_failed_run(tmp_path: Path, claude_home: Path,
+                                                   trap: ProxyTrap) -> None:
+    """dispatch's runner (agent.argv → launch.spawn → results.outcome_of → outcomes.apply)
+    with one unknown option: the real CLI refuses it before any network use, and dispatch
+    records the run failed with the CLI's message. So if dispatch's argv ever gained an
+    option this CLI does not know, the tests above would fail."""
+    call = session_call([str(CLAUDE), "--definitely-not-an-option"], tmp_path)
+    files = results.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
+    env = claude_env(CLOSED_PORT_URL, claude_home, proxy=trap.url)
+    returncode = launch.spawn(agent.argv(call), tmp_path, env, files).wait(timeout=TIMEOUT)
+
+    outcome = results.outcome_of(returncode, files)
+    assert returncode == 1
+    assert (outcome.kind, outcome.transient) == ("crash", False)
+    assert outcome.message == "error: unknown option '--definitely-not-an-option'"
+    rec = SessionRecord(name=WS, branch=f"{FEATURE}/{WS}", path="w", attempts=1,
+                        status="running", session_id=call.session_id)
+    outcomes.apply(rec, outcome, RunSettings(), now())
+    assert (rec.status, rec.error, rec.session_created) == ("failed", outcome.message, False)
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_a_rejected_option_through_dispatch_start_is_recorded_failed(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude, tmp_path: Path) -> None:
+    """The same through the whole of `dispatch start`: `--claude` names a wrapper that puts
+    the bad option in front of dispatch's argv."""
+    wrapper = tmp_path / "bin" / "claude"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec "{CLAUDE}" --definitely-not-an-option "$@"\n')
+    wrapper.chmod(0o755)
+    with StandinAPI([]) as api:
+        point_claude(api.base_url)
+        result = cli("start", spec, "--claude", str(wrapper), "--wait", "--retry-delay", "0")
+    assert result.code == 1, diagnose(repo, result)
+    rec = record(repo)
+    assert (rec["status"], rec["attempts"], rec["transient"]) == ("failed", 1, False)
+    assert rec["error"] == "error: unknown option '--definitely-not-an-option'"
+    assert stderr_of(repo, 1).strip() == rec["error"]
+    assert [r for r in api.requests if r.kind != "other"] == []  # refused before any call
+
+
+# --------------------------------------------------------------------------- stopping
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_a_run_stopped_by_dispatch_reads_as_killed(tmp_path: Path, claude_home: Path,
+                                                   trap: ProxyTrap, long_command: str) -> None:
+    """dispatch's runner, stopped the way `dispatch stop` stops it (procs.stop_group, called
+    from the run's parent, which must still see the real exit status)."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    call = session_call([str(CLAUDE)], tmp_path)
+    files = results.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
+    with StandinAPI([bash(long_command)]) as api:
+        env = claude_env(api.base_url, claude_home, proxy=trap.url)
+        process = launch.spawn(agent.argv(call), tmp_path, env, files)
+        wait_for(lambda: bool(tool_processes(long_command)), "the Bash tool command")
+        procs.stop_group(process.pid)
+        returncode = process.wait(timeout=TIMEOUT)
+    printed = files.stdout.read_bytes() + files.stderr.read_bytes()
+    precondition((returncode, printed) == (143, b""),
+                 f"on SIGTERM the CLI exits with code 143 (here {returncode}) and prints "
+                 f"nothing (here {printed[:200]!r})")
+    precondition(bool(saved_sessions(claude_home, call.session_id)),
+                 "the CLI has saved the session by the time it runs a tool")
+    outcome = results.outcome_of(returncode, files)
+    assert outcome.kind == "killed", outcome
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_a_stopped_session_is_resumed_not_restarted(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude, claude_home: Path,
+        long_command: str) -> None:
+    with StandinAPI([bash(long_command)]) as api:
+        point_claude(api.base_url)
+        started = cli("start", spec, "--claude", str(CLAUDE), "--retries", "0")
+        precondition(started.code == 0, f"dispatch start: {started}")
+        session = record(repo)["session_id"]
+        wait_for(lambda: bool(tool_processes(long_command)), "the Bash tool command")
+        precondition(bool(saved_sessions(claude_home, session)),
+                     "the CLI has saved the session by the time it runs a tool")
+        stopped = cli("stop", FEATURE, WS)
+        precondition(stopped.out == f"stopped {WS}\n", f"dispatch stop: {stopped}")
+        paths = FeaturePaths(repo, FEATURE)
+        wait_for(lambda: control.supervisor_pid(paths) is None, "the supervisor to exit")
+    precondition(record(repo)["status"] == "stopped", f"stopped: {record(repo)}")
+    with StandinAPI(work_script()) as api:
+        point_claude(api.base_url)
+        result = cli("resume", WS, "--wait")
+    rec = record(repo)
+    assert (rec["status"], rec["error"]) == ("done", None), diagnose(repo, result)
+    assert rec["attempts"] == 2  # the first relaunch resumed the session
+    assert session_headers(api) == [session] * 4
+    assert says(api.main_requests()[0], FIRST_PROMPT)  # with the earlier conversation
+
+
+@pytest.mark.real_claude
+@needs_claude
+def test_dispatch_stop_ends_the_commands_the_session_runs(
+        repo: Path, spec: str, cli: Cli, point_claude: PointClaude, long_command: str) -> None:
+    with StandinAPI([bash(long_command)]) as api:
+        point_claude(api.base_url)
+        started = cli("start", spec, "--claude", str(CLAUDE), "--retries", "0")
+        precondition(started.code == 0, f"dispatch start: {started}")
+        wait_for(lambda: bool(tool_processes(long_command)), "the Bash tool command")
+        session_pid = record(repo)["pid"]
+        tool = tool_processes(long_command)[0]
+        precondition(os.getsid(tool.pid) == os.getpgid(tool.pid) == tool.pid != session_pid,
+                     "the CLI's Bash tool shell leads a session of its own")
+        stopped = cli("stop", FEATURE, WS)
+        precondition(stopped.out == f"stopped {WS}\n", f"dispatch stop: {stopped}")
+    precondition(not procs.is_alive(session_pid, None), "SIGTERM ends the CLI itself")
+    assert eventually(lambda: not tool.is_running(), timeout=2), "the tool command still runs"
