@@ -24,7 +24,9 @@ from typing import TypeVar, cast
 
 import pytest
 
-CLAUDE = Path(os.environ.get("DISPATCH_TEST_CLAUDE", "/tmp/cc/node_modules/.bin/claude"))
+# .ci/run installs the pinned CLI here; DISPATCH_TEST_CLAUDE points elsewhere.
+PINNED = Path(__file__).resolve().parents[2] / ".cache/claude-code/node_modules/.bin/claude"
+CLAUDE = Path(os.environ.get("DISPATCH_TEST_CLAUDE", str(PINNED)))
 REQUIRE_VAR = "DISPATCH_REQUIRE_REAL_CLAUDE"
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
 # Inherited variables that could point the CLI elsewhere or at the user's own settings.
