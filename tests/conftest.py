@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,3 +106,19 @@ def fake_claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeClaude:
     monkeypatch.setenv("FAKE_CLAUDE_STATE", str(fake.state))
     monkeypatch.setenv("CLAUDE_CLI_PATH", str(fake.path))
     return fake
+
+
+@pytest.fixture
+def immutable() -> Iterator[Callable[[Path], None]]:
+    """Make a folder immutable (`chattr +i`): read-only even for root; undone afterwards."""
+    frozen: list[Path] = []
+
+    def freeze(path: Path) -> None:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True,
+                          check=False).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        frozen.append(path)
+
+    yield freeze
+    for path in frozen:
+        subprocess.run(["chattr", "-i", str(path)], check=True)

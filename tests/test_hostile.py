@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
@@ -84,19 +83,6 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield repo
 
 
-@pytest.fixture
-def immutable() -> Iterator[Callable[[Path], None]]:
-    frozen: list[Path] = []
-
-    def freeze(path: Path) -> None:
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True,
-                          check=False).returncode != 0:
-            pytest.skip("chattr +i is not available here")
-        frozen.append(path)
-
-    yield freeze
-    for path in frozen:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def run_refused(repo: Path, cli: Cli, case: Case) -> None:

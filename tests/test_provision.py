@@ -345,19 +345,6 @@ def test_no_commits_yet(tmp_path: Path, cli: Cli) -> None:
     assert sorted(p.name for p in empty.iterdir()) == [".git", "s.md"]
 
 
-@pytest.fixture
-def immutable() -> Iterator[Callable[[Path], None]]:
-    frozen: list[Path] = []
-
-    def freeze(path: Path) -> None:
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True,
-                          check=False).returncode != 0:
-            pytest.skip("chattr +i is not available here")
-        frozen.append(path)
-
-    yield freeze
-    for path in frozen:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def test_unwritable_worktrees_folder(project: Path, cli: Cli,
