@@ -186,10 +186,15 @@ def _collect_results(paths: FeaturePaths, name: str) -> None:
 def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: completion.Check | None,
            follow_up: str | None, timed_out: float | None) -> None:
     assert state.run is not None
-    outcomes.apply(state.workstreams[name], outcome, state.run, now(), check, follow_up,
-                   timed_out)
-    if state.workstreams[name].status != "pending":
-        state.workstreams[name].resume_prompt = None
+    record = state.workstreams[name]
+    if record.status not in ("running", "stopped"):
+        # Someone moved on while this run was ending (e.g. `resume --force` queued the next
+        # run): book its cost, but its outcome must not overwrite what they decided.
+        outcomes.record_run(record, outcome, now())
+        return
+    outcomes.apply(record, outcome, state.run, now(), check, follow_up, timed_out)
+    if state.workstreams[name].status != "pending":  # a follow-up keeps its prompt
+        record.resume_prompt = None
 
 
 def _merged(state: FeatureState, name: str, merged: list[str]) -> None:
