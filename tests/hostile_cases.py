@@ -348,10 +348,9 @@ USAGE_CASES = [  # (id, argv, command shown in the usage line, the error line)
      "unrecognized arguments: --upload-pack=x"),
     ("status-short-option", ("status", "-rf"), "status", "unrecognized arguments: -rf"),
     ("base-port-not-a-number", ("start", "specs/two.md", "--base-port", "abc"), "start",
-     "Invalid value for '--base-port': Input should be a valid integer, unable to parse "
-     "string as an integer"),
+     "Invalid value for '--base-port': 'abc' is not a valid int."),
     ("max-parallel-zero", ("start", "specs/two.md", "--max-parallel", "0"), "start",
-     "Invalid value for '--max-parallel': Input should be greater than or equal to 1"),
+     "Invalid value for '--max-parallel': 0 is not in the range 1<=x<=64."),
     ("logs-without-workstream", ("logs",), "logs", "Missing argument 'workstream'."),
     ("integrate-unknown-option", ("integrate", "two", "--frobnicate"), "integrate",
      "No such option: --frobnicate (Possible options: --force, --remote)"),
