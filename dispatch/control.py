@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from dispatch import procs
+from dispatch import procs, scheduler
 from dispatch.errors import DispatchError
 from dispatch.locks import holder_if_locked
 from dispatch.paths import FeaturePaths
@@ -39,6 +39,37 @@ def ensure_supervisor(paths: FeaturePaths) -> subprocess.Popen[bytes] | None:
                                 stdout=log, stderr=log, start_new_session=True, close_fds=True)
 
 
+class Supervision:
+    """A command's view of the feature's supervisor while it waits on it.
+
+    A supervisor it started counts as running before it has taken its lock; one that lost
+    the lock to another supervisor is no loss; and when none is left while work could still
+    move (it crashed, or was killed), waiting starts a new one instead of giving up.
+    """
+
+    RESTARTS = 3
+
+    def __init__(self, paths: FeaturePaths) -> None:
+        self.paths = paths
+        self.spawned = ensure_supervisor(paths)
+        self.restarts = 0
+
+    def alive(self) -> bool:
+        if supervisor_pid(self.paths) is not None:
+            return True
+        return self.spawned is not None and self.spawned.poll() is None
+
+    def keep_going(self, state: FeatureState) -> bool:
+        """Whether a supervisor is (again) on the job."""
+        if self.alive():
+            return True
+        if self.restarts >= self.RESTARTS or not scheduler.can_progress(state, set()):
+            return False
+        self.restarts += 1
+        self.spawned = ensure_supervisor(self.paths)
+        return True
+
+
 def set_run(store: StateStore, run: RunSettings, relaunch: tuple[str, ...]) -> FeatureState:
     """Save the run settings; workstreams in `relaunch` statuses are queued again."""
     def change(state: FeatureState) -> FeatureState:
@@ -51,20 +82,19 @@ def set_run(store: StateStore, run: RunSettings, relaunch: tuple[str, ...]) -> F
     return store.update(change)
 
 
-def wait_launched(paths: FeaturePaths, spawned: subprocess.Popen[bytes] | None,
-                  timeout: float = LAUNCH_WAIT) -> FeatureState:
+def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> FeatureState:
     """Until the supervisor has looked at every queued workstream (started it, or said why
     it waits)."""
-    store = StateStore(paths)
+    store = StateStore(supervision.paths)
     deadline = time.monotonic() + timeout
     while True:
         state = store.load()
         if not _undecided(state) or time.monotonic() > deadline:
             return state
-        gone = spawned.poll() is not None if spawned else supervisor_pid(paths) is None
-        if gone and _undecided(store.load()):
+        if not supervision.keep_going(state) and _undecided(store.load()):
             raise DispatchError("the supervisor stopped before starting the sessions; see "
-                                f"{paths.relative(paths.logs / 'supervisor.log')}")
+                                f"{supervision.paths.relative(supervision.paths.logs)}"
+                                "/supervisor.log")
         time.sleep(0.05)
 
 
@@ -72,14 +102,14 @@ def _undecided(state: FeatureState) -> bool:
     return any(r.status == "pending" and r.error is None for r in state.workstreams.values())
 
 
-def wait_finished(paths: FeaturePaths, tick: Callable[[FeatureState], None],
+def wait_finished(supervision: Supervision, tick: Callable[[FeatureState], None],
                   names: set[str] | None = None, poll: float = 0.2) -> FeatureState:
     """Until the supervisor has exited, or the named workstreams have ended."""
-    store = StateStore(paths)
+    store = StateStore(supervision.paths)
     while True:
         state = store.load()
         tick(state)
-        supervised = supervisor_pid(paths) is not None
+        supervised = supervision.keep_going(state)
         watched = [r for r in state.workstreams.values() if names is None or r.name in names]
         busy = any(r.status in ("running", "retrying") or
                    (supervised and r.status in ("pending", "waiting")) for r in watched)
@@ -107,7 +137,11 @@ def stop(paths: FeaturePaths, names: list[str] | None) -> list[str]:
 def _mark_stopped(state: FeatureState, names: list[str] | None) -> list[str]:
     stopped = []
     for record in state.workstreams.values():
-        if (names is None or record.name in names) and record.status in ("running", "retrying"):
+        ended = record.status == "running" and not procs.is_alive(record.pid,
+                                                                  record.pid_started)
+        if (names is None or record.name in names) and record.status in ("running",
+                                                                          "retrying") \
+                and not ended:  # a run that already ended keeps its outcome
             record.status, record.error = "stopped", "stopped by 'dispatch stop'"
             stopped.append(record.name)
     return stopped

@@ -63,10 +63,8 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     predicting = threading.Thread(target=lambda: found.append(predict(paths, state, tips)))
     found: list[conflicts.Prediction] = []
     predicting.start()
-    fresh = state.integration is None or not (paths.worktree(integration_tree.NAME) /
-                                              ".git").exists()
     try:
-        integration = integration_tree.ensure(paths, state, force=options.force)
+        integration = _prepare_tree(store, state, options.force)
     finally:
         predicting.join()
     prediction = found[0]
@@ -75,17 +73,44 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     try:
         _expect_green_start(paths, integration, worktree, verify)
     except DispatchError:
-        if fresh:  # take back the worktree (and branch) this run made: nothing half-made
+        if state.integration is None:  # take back what this run made: nothing half-made
             integration_tree.remove(paths, integration, state.base)
+            store.update(_forget_integration)
         raise
-    store.update(partial(_set_integration, integration=integration))
     run = _Run(paths, store, worktree, integration_tree.head(worktree), verify, progress)
     records = _run_queue(run, queue, tips, options)
-    integration_tree.advance(worktree, run.head)
+    _advance(run, run.head)
     store.update(partial(_finish, verify=verify, chosen=queue, records=records))
     merged = [name for name, record in records.items()
               if record.status == "merged" and record.reason is None]  # merged by this run
     return Outcome(store.load(), prediction, merged)
+
+
+def _prepare_tree(store: StateStore, state: FeatureState, force: bool) -> IntegrationState:
+    """The record first (so a rerun after a crash knows the branch is dispatch's), then
+    the branch and worktree, then the record again with the ports it got."""
+    integration = integration_tree.planned(store.paths, state, force=force)
+    store.update(partial(_set_integration, integration=integration))
+    integration_tree.ensure(store.paths, store.load(), integration)
+    integration.advancing = None
+    store.update(partial(_set_integration, integration=integration))
+    return integration
+
+
+def _advance(run: _Run, commit: str) -> None:
+    """Fast-forward the integration worktree, recorded so that a cut can be taken back."""
+    run.store.update(partial(_set_advancing, target=commit))
+    integration_tree.advance(run.worktree, commit)
+    run.store.update(partial(_set_advancing, target=None))
+
+
+def _set_advancing(state: FeatureState, target: str | None) -> None:
+    assert state.integration is not None
+    state.integration.advancing = target
+
+
+def _forget_integration(state: FeatureState) -> None:
+    state.integration = None
 
 
 def branch_tips(paths: FeaturePaths, state: FeatureState,
@@ -206,7 +231,7 @@ def _merge_one(run: _Run, state: FeatureState, name: str, tip: str | None) -> Me
 def _verified(run: _Run, integration: IntegrationState, name: str, commit: str,
               tip: str) -> MergeRecord:
     assert run.verify is not None
-    integration_tree.advance(run.worktree, commit)
+    _advance(run, commit)
     log = run.paths.logs / f"integration.verify.{name}.log"
     if run_verify(run.verify, run.worktree, _ports_env(integration), log):
         run.head = commit
@@ -236,6 +261,7 @@ def _set_integration(state: FeatureState, integration: IntegrationState) -> None
         state.integration = integration
     else:
         state.integration.ports = integration.ports or state.integration.ports
+        state.integration.advancing = integration.advancing
 
 
 def _record(state: FeatureState, name: str, record: MergeRecord) -> None:

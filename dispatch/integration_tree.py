@@ -2,6 +2,11 @@
 
 It is dispatch's own checkout: merges land there, the verify command runs there, and the
 user's checkout is never switched. It gets its own ports and a copy of .env like any worktree.
+
+Crash safety: the integration record is saved before the branch is made (so a rerun knows
+the branch is dispatch's), a worktree registered but never checked out is checked out on the
+next run, and a fast-forward is recorded before it starts (`advancing`): one cut short is
+taken back by the next run before anything else happens.
 """
 
 from __future__ import annotations
@@ -17,48 +22,74 @@ from dispatch.state_models import FeatureState, IntegrationState
 NAME = "integration"
 
 
-def ensure(paths: FeaturePaths, state: FeatureState, *, force: bool) -> IntegrationState:
-    """Create (or find) the integration branch and worktree; refuse to take over a branch
-    that dispatch did not make unless `force`."""
+def planned(paths: FeaturePaths, state: FeatureState, *, force: bool) -> IntegrationState:
+    """The integration record (existing, or new); refuse to take over a branch that dispatch
+    did not make unless `force`. Changes nothing."""
+    if state.integration is not None:
+        return state.integration
     branch = f"{state.feature}/{NAME}"
-    path = paths.worktree(NAME)
-    integration = state.integration
     exists = git.commit_of(paths.root, f"refs/heads/{branch}") is not None
-    if exists and integration is None and not force:
+    if exists and not force:
         raise DispatchError(f"branch '{branch}' exists but was not made by dispatch; pass "
                             "--force to integrate into it as it is, or rename it")
-    if integration is None:
-        integration = IntegrationState(branch=branch, path=paths.relative(path),
-                                       created_branch=not exists)
+    return IntegrationState(branch=branch, path=paths.relative(paths.worktree(NAME)),
+                            created_branch=not exists)
+
+
+def ensure(paths: FeaturePaths, state: FeatureState, integration: IntegrationState) -> None:
+    """Make the branch and the checked-out worktree exist (the record is already saved)."""
+    path = paths.root / integration.path
+    if git.commit_of(paths.root, f"refs/heads/{integration.branch}") is None:
+        worktrees.create_branches(paths.root, [
+            f"create refs/heads/{integration.branch} {state.base}\n"])
     if not (path / ".git").exists():
-        _create(paths, state, integration, path, exists)
+        _register(paths, integration, path)
+    if not worktrees.is_checked_out(path):
+        worktrees.checkout(path)
+        _env_and_ports(paths, state, integration, path)
+    if integration.advancing is not None:
+        _undo_advance(path, integration.advancing)
     expect_clean(path)
-    return integration
 
 
-def _create(paths: FeaturePaths, state: FeatureState, integration: IntegrationState,
-            path: Path, branch_exists: bool) -> None:
-    if path.exists() and any(path.iterdir()):
-        raise DispatchError(f"{paths.relative(path)} exists but is not the integration "
-                            "worktree; move it away and run dispatch integrate again")
-    holder = next((w for w in git.worktrees(paths.root) if w.branch == integration.branch),
-                  None)
+def _register(paths: FeaturePaths, integration: IntegrationState, path: Path) -> None:
+    listed = git.worktrees(paths.root)
+    holder = next((w for w in listed if w.branch == integration.branch), None)
     if holder is not None and not holder.prunable and holder.path.resolve() != path.resolve():
         raise DispatchError(f"branch '{integration.branch}' is checked out at {holder.path}; "
                             "switch that checkout to another branch first")
-    if not branch_exists:
-        worktrees.create_branches(paths.root, [
-            f"create refs/heads/{integration.branch} {state.base}\n"])
+    half_made = any(w.path.resolve() == path.resolve() and w.branch is None for w in listed)
+    if half_made:
+        worktrees.remove(paths.root, path)  # `worktree add` cut short: dispatch's own
+    elif path.exists() and any(path.iterdir()):
+        raise DispatchError(f"{paths.relative(path)} exists but is not the integration "
+                            "worktree; move it away and run dispatch integrate again")
     worktrees.register(paths.root, path, integration.branch, reclaim=holder is not None)
-    worktrees.checkout(path)
+
+
+def _env_and_ports(paths: FeaturePaths, state: FeatureState, integration: IntegrationState,
+                   path: Path) -> None:
+    env = read_root_env(paths.root)
     if not integration.ports:
-        integration.ports = ports.assign(ports.base_ports(None, state.plan.base_port,
-                                                          read_root_env(paths.root)),
+        integration.ports = ports.assign(ports.base_ports(None, state.plan.base_port, env),
                                          len(state.workstreams) + 1,
                                          ports.recorded_ports(paths.root))
-    env = read_root_env(paths.root)
     if env is not None:
         write_worktree_env(env, path, integration.ports)
+
+
+def _undo_advance(path: Path, target: str) -> None:
+    """A fast-forward to `target` was cut short: back to the branch's tip, and away with the
+    untracked files it had begun to write (only files `target` brings)."""
+    worktrees.remove_stale_index_lock(path)  # the killed fast-forward's; we hold integrate's lock
+    git.run(["reset", "--hard", "--quiet"], path)
+    if git.commit_of(path, target) is None:
+        return
+    brought = set(git.changed_files(path, "HEAD", target))
+    for name in git.parse_status_z(git.run(["status", "--porcelain", "-z",
+                                            "--untracked-files=all"], path)):
+        if name in brought:
+            (path / name).unlink(missing_ok=True)
 
 
 def remove(paths: FeaturePaths, integration: IntegrationState, base: str) -> None:

@@ -75,14 +75,23 @@ class FileLock:
 
 
 def holder_if_locked(path: Path) -> int | None:
-    """The pid holding the lock at `path` right now, or None when nobody holds it."""
-    if not path.exists():
+    """The pid holding the lock at `path` right now, or None when nobody holds it.
+
+    The probe takes the lock for an instant and writes nothing; a process that tries the
+    lock in that instant must retry for a moment (see Supervisor.run)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
         return None
-    lock = FileLock(path)
-    if lock.acquire(timeout=0):
-        lock.release()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return FileLock(path).holder() or -1
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
         return None
-    return lock.holder() or -1
+    finally:
+        os.close(fd)
 
 
 def try_lock(path: Path, what: str, fix: str) -> FileLock:

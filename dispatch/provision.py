@@ -18,6 +18,7 @@ from dispatch.envfile import write_worktree_env
 from dispatch.errors import DispatchError
 from dispatch.locks import FileLock, try_lock
 from dispatch.models import Plan
+from dispatch.paths import FeaturePaths
 from dispatch.provision_plan import Job, Preparation, StartOptions
 from dispatch.repo import Repo
 from dispatch.setup_cmd import detect, run_setup
@@ -38,19 +39,21 @@ def provision(repo: Repo, plan: Plan, options: StartOptions,
               progress: Progress = lambda _msg: None,
               warn: Progress = lambda _msg: None) -> FeatureState:
     """Make every workstream ready to run; returns the saved state."""
-    prep = provision_plan.prepare(repo, plan, options)  # every guard, before any change
-    created_dir = not prep.paths.dir.exists()
-    prep.paths.dir.mkdir(parents=True, exist_ok=True)
-    lock = start_lock(prep.paths.dir, plan.feature)
+    folder = FeaturePaths(repo.root, plan.feature).dir
+    created_dir = not folder.exists()
+    if created_dir:
+        provision_plan.prepare(repo, plan, options)  # every guard, before any change
+        folder.mkdir(parents=True, exist_ok=True)
+    # With the feature's folder there, another start may be half-way: take its lock before
+    # judging what is on disk, so that run is reported busy, not as a broken state.
+    lock = start_lock(folder, plan.feature)
     try:
-        if not created_dir or StateStore(prep.paths).exists():
-            # Another run may have worked on this feature before we got the lock.
-            prep = provision_plan.prepare(repo, plan, options)
+        prep = provision_plan.prepare(repo, plan, options)
         _env_warnings(prep, warn)
         return _provision_locked(prep, plan, options, progress)
     except BaseException:
-        if created_dir and not StateStore(prep.paths).exists():
-            _remove_empty_feature_dir(prep.paths.dir)
+        if created_dir and not StateStore(FeaturePaths(repo.root, plan.feature)).exists():
+            _remove_empty_feature_dir(folder)
         raise
     finally:
         lock.release()
@@ -154,6 +157,8 @@ def _create_branches(prep: Preparation) -> None:
 
 def _register(prep: Preparation, job: Job) -> None:
     root, path = prep.repo.root, prep.paths.worktree(job.ws.name)
+    if job.replace:
+        worktrees.remove(root, path)
     try:
         worktrees.register(root, path, job.record.branch, reclaim=job.reclaim)
     except BaseException:

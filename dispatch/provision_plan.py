@@ -43,6 +43,7 @@ class Job:
     create_branch: bool = False
     register: bool = False
     reclaim: bool = False  # re-register a worktree whose folder was deleted by hand
+    replace: bool = False  # remove a half-made registration at the path first
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Preparation:
     state: FeatureState | None
     env: EnvSource | None
     jobs: list[Job] = field(default_factory=list)
+    half_made: set[Path] = field(default_factory=set)
 
 
 def prepare(repo: repos.Repo, plan: Plan, options: StartOptions) -> Preparation:
@@ -65,7 +67,11 @@ def prepare(repo: repos.Repo, plan: Plan, options: StartOptions) -> Preparation:
     env = read_root_env(repo.root) if options.copy_env else None
     prep = Preparation(repo, paths, base, state, env)
     branches = git.local_branches(repo.root)
-    held = {wt.branch: wt for wt in git.worktrees(repo.root) if wt.branch}
+    listed = git.worktrees(repo.root)
+    held = {wt.branch: wt for wt in listed if wt.branch}
+    # `git worktree add` killed half-way leaves a path git knows, detached, with no commit.
+    prep.half_made = {wt.path.resolve() for wt in listed if wt.branch is None and
+                      (wt.head is None or set(wt.head) == {"0"})}
     taken = ports.recorded_ports(repo.root)
     bases = ports.base_ports(options.base_port, plan.base_port, env)
     for position, ws in enumerate(plan.workstreams, start=1):
@@ -120,7 +126,7 @@ def _job(prep: Preparation, ws: Workstream, record: SessionRecord | None, branch
                                 f"'{conflict}' exists; rename one ('git branch -m {conflict} "
                                 "<new>') or set 'feature:' in the spec's frontmatter")
         job.create_branch = True
-    _plan_worktree(job, path, held.get(branch), paths)
+    _plan_worktree(job, path, held.get(branch), paths, prep.half_made)
     return job
 
 
@@ -135,8 +141,8 @@ def _expect_adoptable(prep: Preparation, job: Job, *, force: bool) -> None:
                         "or pass --force to adopt it as it is")
 
 
-def _plan_worktree(job: Job, path: Path, holder: git.Worktree | None,
-                   paths: FeaturePaths) -> None:
+def _plan_worktree(job: Job, path: Path, holder: git.Worktree | None, paths: FeaturePaths,
+                   half_made: set[Path]) -> None:
     branch = job.record.branch
     if holder is not None and holder.path.resolve() != path.resolve():
         if holder.path.resolve() == paths.root.resolve():
@@ -148,6 +154,9 @@ def _plan_worktree(job: Job, path: Path, holder: git.Worktree | None,
     if holder is not None:
         job.reclaim = holder.prunable or not path.exists()
         job.register = job.reclaim
+        return
+    if path.resolve() in half_made:  # dispatch's own, never checked out: redo it
+        job.replace = job.register = True
         return
     if path.exists() and not _empty_dir(path):
         raise DispatchError(f"{paths.relative(path)} exists but is not the worktree of "

@@ -13,7 +13,7 @@ from dispatch.state_models import FeatureState, RunSettings, SessionRecord
 
 
 def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | None,
-           force: bool, claude: str | None) -> list[str]:
+           force: bool, claude: str | None) -> tuple[list[str], control.Supervision]:
     store = StateStore(paths)
     state = store.load()
     run = _run_settings(state, claude)  # refuses before anything changes
@@ -26,8 +26,9 @@ def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | N
                                     "or pass --force to stop it first")
             control.stop(paths, [record.name])
     store.update(partial(_queue, names=names, prompt=prompt, run=run))
-    control.wait_launched(paths, control.ensure_supervisor(paths))
-    return names
+    supervision = control.Supervision(paths)
+    control.wait_launched(supervision)
+    return names, supervision
 
 
 def _run_settings(state: FeatureState, claude: str | None) -> RunSettings:
@@ -78,6 +79,6 @@ def _queue(state: FeatureState, names: list[str], prompt: str | None,
         record.followed_up, record.retries = False, 0
 
 
-def wait(paths: FeaturePaths, names: list[str]) -> int:
-    state = control.wait_finished(paths, lambda _state: None, set(names))
+def wait(supervision: control.Supervision, names: list[str]) -> int:
+    state = control.wait_finished(supervision, lambda _state: None, set(names))
     return 0 if all(state.workstreams[n].status == "done" for n in names) else 1

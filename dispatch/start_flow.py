@@ -40,7 +40,7 @@ class SessionOptions:
 class Outcome:
     state: FeatureState | None = None
     new_spec: Path | None = None
-    sessions: bool = False
+    supervision: control.Supervision | None = None  # when sessions were started
 
 
 def agent_options(*, model: str | None, permission_mode: str | None,
@@ -74,8 +74,8 @@ def start(repo: Repo, target: str, options: StartOptions,
         return Outcome(state=state)
     paths = FeaturePaths(repo.root, plan.feature)
     control.set_run(StateStore(paths), run, RELAUNCH)
-    spawned = control.ensure_supervisor(paths)
-    return Outcome(state=control.wait_launched(paths, spawned), sessions=True)
+    supervision = control.Supervision(paths)
+    return Outcome(state=control.wait_launched(supervision), supervision=supervision)
 
 
 def _plan(repo: Repo, kind: str, value: str) -> Plan:
@@ -118,14 +118,14 @@ def show(repo: Repo, outcome: Outcome, *, as_json: bool, wait: bool) -> int:
         return 0
     assert outcome.state is not None
     paths = FeaturePaths(repo.root, outcome.state.feature)
-    if not outcome.sessions:
+    if outcome.supervision is None:
         if as_json:
             ui.print_json(summary_json(repo, outcome.state))
         else:
             ui.out().print(summary_table(repo, outcome.state))
         return 0
     if wait:
-        return status_cli.follow_until_done(paths, as_json=as_json)
+        return status_cli.follow_until_done(outcome.supervision, as_json=as_json)
     status_cli.print_status(paths, as_json=as_json)
     if not as_json:
         ui.out().print(next_steps(outcome.state.feature), markup=False)

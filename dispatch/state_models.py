@@ -114,7 +114,7 @@ class IntegrationState(BaseModel):
     merges: dict[str, MergeRecord] = Field(default_factory=dict)
     last_run_at: datetime | None = None
     verify: str | None = None
-    green: bool = True  # the verify command passed on the integration branch's tip
+    advancing: str | None = None  # a fast-forward of the worktree under way to this commit
 
 
 class FeatureState(BaseModel):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from dispatch import status, ui
 from dispatch.paths import FeaturePaths
+
+if TYPE_CHECKING:
+    from dispatch.control import Supervision
 from dispatch.status_view import status_json, status_table
 
 GIT_THREADS = 8  # git status is I/O bound: more threads than cores
@@ -35,18 +39,19 @@ def watch(paths: FeaturePaths, interval: float, verbose: bool = False) -> None:
             return
 
 
-def follow_until_done(paths: FeaturePaths, *, as_json: bool) -> int:
+def follow_until_done(supervision: Supervision, *, as_json: bool) -> int:
     """`start --wait`: show progress until the supervisor is done; 0 if all are done."""
     from rich.live import Live
 
     from dispatch.control import wait_finished
 
+    paths = supervision.paths
     if ui.out().is_terminal and not as_json:
         with Live(console=ui.out(), auto_refresh=False) as live:
-            wait_finished(paths, lambda _state: live.update(
+            wait_finished(supervision, lambda _state: live.update(
                 status_table(status.snapshot(paths, GIT_THREADS)), refresh=True))
     else:
-        wait_finished(paths, lambda _state: None)
+        wait_finished(supervision, lambda _state: None)
     snap = status.snapshot(paths, GIT_THREADS)
     if as_json:
         ui.print_json(status_json(snap))

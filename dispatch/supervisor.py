@@ -26,6 +26,7 @@ from dispatch.state import StateStore
 from dispatch.state_models import FeatureState, now
 
 POLL_SECONDS = 0.2
+LOCK_PATIENCE = 2.0
 
 
 class Supervisor:
@@ -37,7 +38,8 @@ class Supervisor:
 
     def run(self) -> None:
         lock = FileLock(self.paths.lock("supervisor"))
-        if not lock.acquire(timeout=0):
+        # A moment's patience: a `status` probing the lock holds it for an instant.
+        if not lock.acquire(timeout=LOCK_PATIENCE):
             return  # another supervisor already runs this feature
         signal.signal(signal.SIGTERM, self._stop)
         try:

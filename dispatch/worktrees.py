@@ -47,9 +47,20 @@ def register(root: Path, path: Path, branch: str, *, reclaim: bool) -> None:
 
 
 def checkout(path: Path) -> None:
-    """Fill a worktree registered with --no-checkout (index and files; safe to run in parallel)."""
+    """Fill a worktree registered with --no-checkout (index and files; safe to run in parallel).
+
+    Only ever called on dispatch's own worktrees that were never checked out, under the
+    feature's start lock: an index.lock there is a dead run's (killed mid-checkout)."""
+    remove_stale_index_lock(path)
     # Several checkouts already run side by side: git's own lstat threads only add contention.
     git.run(["-c", "core.preloadIndex=false", "reset", "--hard", "--quiet"], path)
+
+
+def remove_stale_index_lock(path: Path) -> None:
+    """Drop the index.lock a killed git left in one of dispatch's worktrees. Callers hold the
+    lock that keeps every other dispatch out, and only call this where no live git can be."""
+    stale = path / git.run(["rev-parse", "--git-path", "index.lock"], path).strip()
+    stale.unlink(missing_ok=True)
 
 
 def is_checked_out(path: Path) -> bool:

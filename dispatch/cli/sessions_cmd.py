@@ -50,12 +50,12 @@ def resume_command(
 
     root = repos.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
-    names = resume.resume(paths, workstream, all_=all_, prompt=prompt, force=force,
-                          claude=claude)
+    names, supervision = resume.resume(paths, workstream, all_=all_, prompt=prompt,
+                                       force=force, claude=claude)
     ui.out().print(f"resuming {', '.join(names)}; follow with: dispatch status "
                    f"{paths.feature} --watch", markup=False)
     if wait:
-        raise typer.Exit(resume.wait(paths, names))
+        raise typer.Exit(resume.wait(supervision, names))
 
 
 @app.command("stop")

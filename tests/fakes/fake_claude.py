@@ -8,8 +8,11 @@ each workstream:
     FAKE_CLAUDE_STATE=<dir>   calls.jsonl (every run) and sessions live here
     <dir>/script.json         {"<workstream>" or "*": [step, ...]}
 
-A step is a dict: "sleep" (seconds), "do" ("work" | "nowork" | "commit" | "results" |
-"conflict"), "reply" (see REPLIES), "cost", "turns". After the last step: work + success.
+A step is a dict: "sleep" (seconds), "until" (after any "sleep", wait until a wall-clock
+moment so that several workers finish at the same instant: epoch seconds, or the path of a
+file that will hold them — wait for the file, then for its moment), "do" ("work" | "nowork" |
+"commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns". After the last
+step: work + success.
 """
 
 from __future__ import annotations
@@ -189,6 +192,15 @@ def reply(step: dict[str, Any], session_id: str) -> int:
     return code
 
 
+def wait_until(moment: float | str) -> None:
+    if isinstance(moment, str):  # a file that will hold the moment
+        holder = Path(moment)
+        while not holder.exists() or not holder.read_text().strip():
+            time.sleep(0.01)
+        moment = float(holder.read_text())
+    time.sleep(max(0.0, float(moment) - time.time()))
+
+
 def main(argv: list[str]) -> int:
     try:
         options, positional = parse(argv)
@@ -220,6 +232,8 @@ def main(argv: list[str]) -> int:
     record.write_text(str(runs))
     step = next_step(workstream)
     time.sleep(float(step.get("sleep", 0)))
+    if "until" in step:
+        wait_until(step["until"])
     do_work(str(step.get("do", "work")), workstream, runs)
     return reply(step, session_id)
 
