@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     except DispatchError:
         if state.integration is None:  # take back what this run made: nothing half-made
             integration_tree.remove(paths, integration, state.base)
-            store.update(_forget_integration)
+            store.update(partial(_forget_integration, updated_at=state.updated_at),
+                         touch=False)
         raise
     run = _Run(paths, store, worktree, integration_tree.head(worktree), verify, progress)
     records = _run_queue(run, queue, tips, options)
@@ -109,8 +111,9 @@ def _set_advancing(state: FeatureState, target: str | None) -> None:
     state.integration.advancing = target
 
 
-def _forget_integration(state: FeatureState) -> None:
+def _forget_integration(state: FeatureState, updated_at: datetime) -> None:
     state.integration = None
+    state.updated_at = updated_at
 
 
 def branch_tips(paths: FeaturePaths, state: FeatureState,

@@ -61,14 +61,16 @@ class StateStore:
             if not self.exists():
                 self._write(state)
 
-    def update(self, change: Callable[[FeatureState], T]) -> T:
-        """Apply `change` to the freshest state under the lock and save it."""
+    def update(self, change: Callable[[FeatureState], T], *, touch: bool = True) -> T:
+        """Apply `change` to the freshest state under the lock and save it. `touch=False`
+        keeps `updated_at` as `change` left it (for taking a change back exactly)."""
         with self.locked_file():
             state = self.load()
             before = state.model_dump()
             result = change(state)
             if state.model_dump() != before:  # an update that changes nothing writes nothing
-                state.updated_at = now()
+                if touch:
+                    state.updated_at = now()
                 self._write(state)
             return result
 
