@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from dispatch import git, locks, procs, results, workfiles
+from dispatch import git, locks, procs, workfiles
 from dispatch.parallel import parallel_map
 from dispatch.paths import FeaturePaths
 
@@ -110,6 +110,8 @@ def _live(paths: FeaturePaths, base: str, tips: dict[str, str], record: Record) 
 
 
 def _has_result(paths: FeaturePaths, record: Record) -> bool:
+    from dispatch import results  # only for a run whose process is gone: rare
+
     files = results.run_files(paths, record["name"], record["attempts"])
     return results.outcome_of(0, files).kind in ("success", "error")
 
