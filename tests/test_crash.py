@@ -287,23 +287,8 @@ def test_integrate_killed_inside_its_checkout_then_rerun_converges(
         four_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`dispatch integrate` dies while its new integration worktree is checked out — after
     it made the integration branch — as a random trial of (c) sometimes does."""
-    freezer = freeze_checkouts(four_repo, tmp_path / "freeze")  # part of the feature's base
-    provision_four_done(four_repo, monkeypatch)
-    freezer.freeze()
-    before = user_view(four_repo, "four")
-    clock = time.monotonic()
-    proc = spawn(four_repo, ("integrate",), tmp_path / "killed.log")
-    freezer.wait_entered(proc)
-    kill(proc.pid, group=True)
-    killed = finished(proc, tmp_path / "killed.log", clock)
-    freezer.thaw()
-    rerun = run_dispatch(four_repo, "integrate")
-    evidence = Evidence("`dispatch integrate` killed (process group) inside the checkout of "
-                        "the integration worktree")
-    evidence.add("killed run", killed)
-    evidence.add("rerun", rerun)
-    with evidence.printed_on_failure():
-        check_integrated(four_repo, before, rerun, evidence)
+    integrate_killed_while_frozen(four_repo, tmp_path, monkeypatch,
+                                  "inside the checkout of the integration worktree")
 
 
 def test_start_wait_after_a_supervisor_died_waits_for_the_new_one(
@@ -387,7 +372,17 @@ def test_integrate_killed_inside_its_final_fast_forward_then_rerun_converges(
     fast-forward. The process group dies while that fast-forward writes the merged files
     (a smudge filter on the last one, web/web.txt, holds it there), as a random trial of (c)
     sometimes does."""
-    freezer = freeze_checkouts(four_repo, tmp_path / "freeze", "web/web.txt")
+    integrate_killed_while_frozen(four_repo, tmp_path, monkeypatch,
+                                  "inside the fast-forward of the integration worktree",
+                                  "web/web.txt")
+
+
+def integrate_killed_while_frozen(four_repo: Path, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch, where: str,
+                                  *frozen: str) -> None:
+    """Kill `dispatch integrate`'s process group while git is held writing `frozen` files
+    (all of the feature's base when none are named), then rerun it and check convergence."""
+    freezer = freeze_checkouts(four_repo, tmp_path / "freeze", *frozen)
     provision_four_done(four_repo, monkeypatch)
     freezer.freeze()
     before = user_view(four_repo, "four")
@@ -398,8 +393,7 @@ def test_integrate_killed_inside_its_final_fast_forward_then_rerun_converges(
     killed = finished(proc, tmp_path / "killed.log", clock)
     freezer.thaw()
     rerun = run_dispatch(four_repo, "integrate")
-    evidence = Evidence("`dispatch integrate` killed (process group) inside the fast-forward "
-                        "of the integration worktree")
+    evidence = Evidence(f"`dispatch integrate` killed (process group) {where}")
     evidence.add("killed run", killed)
     evidence.add("rerun", rerun)
     with evidence.printed_on_failure():
