@@ -114,7 +114,7 @@ def show(repo: Repo, outcome: Outcome, *, as_json: bool, wait: bool) -> int:
     from dispatch import status_cli
 
     if outcome.new_spec is not None:
-        ui.out().print(new_spec_message(outcome.new_spec), markup=False)
+        ui.say(new_spec_message(outcome.new_spec))
         return 0
     assert outcome.state is not None
     paths = FeaturePaths(repo.root, outcome.state.feature)
@@ -128,7 +128,7 @@ def show(repo: Repo, outcome: Outcome, *, as_json: bool, wait: bool) -> int:
         return status_cli.follow_until_done(outcome.supervision, as_json=as_json)
     status_cli.print_status(paths, as_json=as_json)
     if not as_json:
-        ui.out().print(next_steps(outcome.state.feature), markup=False)
+        ui.say(next_steps(outcome.state.feature))
     return 0
 
 

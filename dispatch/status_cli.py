@@ -75,8 +75,8 @@ def command(feature: str | None, *, as_json: bool, watch_: bool, interval: float
         if as_json:
             ui.print_json({"features": known})
         else:
-            ui.out().print("Several features; pick one: " + ", ".join(
-                f"dispatch status {name}" for name in known), markup=False)
+            ui.say("Several features; pick one: " + ", ".join(
+                f"dispatch status {name}" for name in known))
         return 0
     paths = FeaturePaths(root, pick_feature(root, feature))
     if watch_ and not as_json:

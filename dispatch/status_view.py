@@ -60,7 +60,10 @@ def status_table(snap: Snapshot, verbose: bool = False) -> Table:
     if verbose:
         columns[1:1] = ["session", "pid", "ports"]
     for column in columns:
-        table.add_column(column, overflow="fold", ratio=3 if column == "note" else None)
+        if column == "note":
+            table.add_column(column, overflow="fold", ratio=1)
+        else:  # short values that should stay on one line; the note takes what is left
+            table.add_column(column, no_wrap=column in ("workstream", "status"))
     for record in snap.records:
         table.add_row(*_row(snap, record, verbose))
     return table

@@ -52,8 +52,8 @@ def resume_command(
     paths = FeaturePaths(root, pick_feature(root, feature))
     names, supervision = resume.resume(paths, workstream, all_=all_, prompt=prompt,
                                        force=force, claude=claude)
-    ui.out().print(f"resuming {', '.join(names)}; follow with: dispatch status "
-                   f"{paths.feature} --watch", markup=False)
+    ui.say(f"resuming {', '.join(names)}; follow with: dispatch status {paths.feature} "
+           "--watch")
     if wait:
         raise typer.Exit(resume.wait(supervision, names))
 
@@ -78,8 +78,7 @@ def stop_command(
 
         raise unknown_workstream(paths.feature, workstream, known)
     stopped = control.stop(paths, [workstream] if workstream else None)
-    ui.out().print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running",
-                   markup=False)
+    ui.say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 @app.command("logs")
