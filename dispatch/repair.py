@@ -65,16 +65,8 @@ def _plan(paths: FeaturePaths, spec: Path | None) -> Plan:
 
 
 def _base(paths: FeaturePaths, branches: list[str]) -> str:
-    """The commit most branches were created from, read from their reflogs (GitPython)."""
-    import git as gitpython
-
-    created: list[str] = []
-    with gitpython.Repo(paths.root) as repo:
-        for branch in branches:
-            if branch in repo.heads:
-                entries = repo.heads[branch].log()
-                if entries:
-                    created.append(entries[0].newhexsha)
+    """The commit most branches were created from, read from their reflogs."""
+    created = list(git.creation_commits(paths.root, branches).values())
     if created:
         return Counter(created).most_common(1)[0][0]
     head = git.commit_of(paths.root, "HEAD")

@@ -36,3 +36,14 @@ def test_git_error_shows_command_code_and_last_stderr_line(repo: Path) -> None:
 def test_commit_of_refuses_option_like_refs(repo: Path) -> None:
     assert git.commit_of(repo, "--upload-pack=touch x") is None
     assert git.commit_of(repo, "HEAD") == git.run(["rev-parse", "HEAD"], repo).strip()
+
+
+def test_creation_commits_come_from_the_reflog(repo: Path) -> None:
+    base = git.run(["rev-parse", "HEAD"], repo).strip()
+    git.run(["branch", "feat/a"], repo)
+    git.run(["checkout", "-q", "feat/a"], repo)
+    (repo / "a.txt").write_text("a")
+    git.run(["add", "a.txt"], repo)
+    git.run(["commit", "-q", "-m", "a"], repo)
+    git.run(["checkout", "-q", "main"], repo)
+    assert git.creation_commits(repo, ["feat/a", "gone"]) == {"feat/a": base}

@@ -35,3 +35,12 @@ def test_wheel_holds_templates_and_runs_outside_the_source_tree(tmp_path: Path) 
     first, rest = proc.stdout.split("\n", 1)
     assert Path(first).is_relative_to(tmp_path / "site")
     assert json.loads(rest)["feature"] == "spec"
+
+    # install-commands and demo find their files in the installed package too.
+    assert {"dispatch/claude_commands/project/dispatch.md", "dispatch/sample/spec.md",
+            "dispatch/sample/project/env"} <= names
+    where = subprocess.run([sys.executable, "-c", "from dispatch import commands_install, "
+                            "demo; print(commands_install.source()); print(demo.SAMPLE)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert all(Path(line).is_relative_to(tmp_path / "site")
+               for line in where.stdout.splitlines())

@@ -95,11 +95,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "demo-not-a-secret" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("option", ["--claude"])
-def test_demo_with_claude_needs_claude(tmp_path: Path, option: str,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_with_claude_needs_claude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    proc = subprocess.run([sys.executable, "-m", "dispatch", "demo", option, "--dir",
+    proc = subprocess.run([sys.executable, "-m", "dispatch", "demo", "--claude", "--dir",
                            str(tmp_path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "claude (Claude Code) is not on PATH" in proc.stdout + proc.stderr
