@@ -102,8 +102,8 @@ def main() -> None:
 
 
 def startup(env: dict[str, str]) -> float:
-    code = ("from dispatch.cli import load_app; load_app(); import dispatch.integrate_flow; "
-            "from dispatch.render import environment; "
+    code = ("from dispatch.cli import load_app; load_app(); import dispatch.commands.integrate; "
+            "from dispatch.core.render import environment; "
             "environment(None).get_template('INTEGRATION.md.j2')")
     return common.timed(lambda: subprocess.run([sys.executable, "-c", code], env=env,
                                                check=True))

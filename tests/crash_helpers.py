@@ -27,9 +27,9 @@ from typing import Any
 import psutil
 import pytest
 
-from dispatch.locks import holder_if_locked
-from dispatch.paths import FeaturePaths
-from dispatch.state import StateStore
+from dispatch.state.locks import holder_if_locked
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
 from tests.gitrepo import commit, git, make_repo, snapshot, write
 
 MASTER_SEED = 20261122
@@ -171,8 +171,10 @@ SITECUSTOMIZE = """\
 # before that moment, and knows when it has passed.
 import os, sys, time
 _flag = os.environ.get("DISPATCH_TEST_SLOW_SUPERVISOR", "")
-if _flag and os.path.exists(_flag) and "dispatch.supervisor" in getattr(sys, "orig_argv", []):
-    import dispatch.launch, dispatch.locks, dispatch.scheduler, dispatch.session_run
+if _flag and os.path.exists(_flag) and \
+        "dispatch.sessions.supervisor" in getattr(sys, "orig_argv", []):
+    import dispatch.sessions.launch, dispatch.state.locks, dispatch.sessions.scheduler
+    import dispatch.sessions.run
     _delay = float(open(_flag).read().strip() or "2")
     _marker = f"{_flag}.{os.getpid()}"
     with open(_marker + ".tmp", "w") as _out:
@@ -352,7 +354,7 @@ def supervisor_of(repo: Path, feature: str) -> int | None:
         cmdline = process.cmdline()
     except psutil.Error:
         return None
-    return process.pid if "dispatch.supervisor" in cmdline and feature in cmdline else None
+    return process.pid if "dispatch.sessions.supervisor" in cmdline and feature in cmdline else None
 
 
 def wait_for_supervisor(repo: Path, feature: str, starter: subprocess.Popen[bytes],
@@ -383,14 +385,14 @@ def live_processes(repo: Path) -> list[str]:
 
 
 def supervisor_processes(repo: Path, feature: str) -> list[int]:
-    """Live `python -m dispatch.supervisor <repo> <feature>` processes, lock or no lock
+    """Live `python -m dispatch.sessions.supervisor <repo> <feature>` processes, lock or no lock
     (one that is still importing has not taken it yet)."""
     root = str(repo.resolve())
     found = []
     for process in psutil.process_iter(["pid", "cmdline", "status"]):
         cmdline = process.info.get("cmdline") or []
         if process.info.get("status") != psutil.STATUS_ZOMBIE and \
-                "dispatch.supervisor" in cmdline and cmdline[-2:] == [root, feature]:
+                "dispatch.sessions.supervisor" in cmdline and cmdline[-2:] == [root, feature]:
             found.append(process.pid)
     return found
 

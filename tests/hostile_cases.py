@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.names import shown
+from dispatch.core.text import shown
 from tests.conftest import Result
 from tests.gitrepo import snapshot
 

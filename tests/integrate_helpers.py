@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from dispatch.paths import FeaturePaths
-from dispatch.state import StateStore
-from dispatch.state_models import FeatureState
+from dispatch.state.model import FeatureState
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
 from tests.gitrepo import git, write
 
 FOUR = """\

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dispatch import control
-from dispatch.paths import FeaturePaths
+from dispatch.sessions import client
+from dispatch.state.paths import FeaturePaths
 
 THREE = """\
 # Three
@@ -42,7 +42,7 @@ def settle(repo: Path, feature: str = "three", timeout: float = 30.0) -> dict[st
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = records(repo, feature).values()
-        if control.supervisor_pid(paths) is None and not any(
+        if client.supervisor_pid(paths) is None and not any(
                 r["status"] in ("running", "retrying") or
                 (r["status"] == "pending" and r["error"] is None) for r in found):
             return records(repo, feature)
@@ -50,7 +50,7 @@ def settle(repo: Path, feature: str = "three", timeout: float = 30.0) -> dict[st
     log = paths.logs / "supervisor.log"
     raise AssertionError(f"the supervisor did not finish in {timeout}s: "
                          f"{ {n: r['status'] for n, r in records(repo, feature).items()} }; "
-                         f"supervisor pid {control.supervisor_pid(paths)}; log: "
+                         f"supervisor pid {client.supervisor_pid(paths)}; log: "
                          f"{log.read_text()[-2000:] if log.exists() else '-'}")
 
 

@@ -110,7 +110,7 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unexpected_error_is_short_and_logged(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import dispatch.spec
+    import dispatch.spec.parse
 
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
@@ -131,7 +131,7 @@ def test_unexpected_error_is_short_and_logged(tmp_path: Path, capsys: pytest.Cap
 
 def test_ctrl_c_exits_130(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    import dispatch.spec
+    import dispatch.spec.parse
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt

@@ -28,9 +28,9 @@ from typing import Any
 import psutil
 import pytest
 
-from dispatch.locks import FileLock, holder_if_locked
-from dispatch.paths import FeaturePaths
-from dispatch.state import StateStore
+from dispatch.state.locks import FileLock, holder_if_locked
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
 from tests.conftest import FakeClaude
 from tests.crash_helpers import (
     MASTER_SEED,

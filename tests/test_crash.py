@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.locks import FileLock
-from dispatch.paths import FeaturePaths
+from dispatch.state.locks import FileLock
+from dispatch.state.paths import FeaturePaths
 from tests.conftest import FakeClaude
 from tests.crash_helpers import (
     FEATURE,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psutil
 
-from dispatch import status
-from dispatch.paths import FeaturePaths
+from dispatch.commands.status import collect
+from dispatch.state.paths import FeaturePaths
 from tests.conftest import Result
 from tests.gitrepo import commit
 from tests.sessions_helpers import THREE
@@ -32,10 +32,10 @@ def test_snapshots_do_not_accumulate_resources(repo: Path, cli: Cli) -> None:
     paths = provisioned(repo, cli)
     me = psutil.Process()
     for _ in range(5):  # warm up: imports, caches
-        status.snapshot(paths)
+        collect.snapshot(paths)
     fds, threads = me.num_fds(), threading.active_count()
     for _ in range(100):
-        status.snapshot(paths)
+        collect.snapshot(paths)
     assert (me.num_fds(), threading.active_count(), me.children()) == (fds, threads, [])
 
 

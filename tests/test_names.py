@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from dispatch import names
-from dispatch.errors import DispatchError
+from dispatch.core.errors import DispatchError
+from dispatch.spec import names
 
 SAMPLES = ["api", "a.b", "a..b", ".hidden", "x.lock", "x.", "-rf", "a b", "a~b", "a^b", "a:b",
            "a?b", "a*b", "a[b", "a\\b", "@", "a@{b", "ok-name_1.2", "trailing/", "é", "a\tb"]

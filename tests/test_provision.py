@@ -378,7 +378,7 @@ def test_failed_registration_is_rolled_back_and_a_rerun_completes(
 
 
 def test_a_second_start_of_a_busy_feature_says_so(project: Path, cli: Cli) -> None:
-    from dispatch.locks import FileLock
+    from dispatch.state.locks import FileLock
 
     (project / ".worktrees/five").mkdir(parents=True)
     with FileLock(project / ".worktrees/five/.start.lock"):

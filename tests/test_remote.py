@@ -93,8 +93,8 @@ def test_feature_branches_pushed_from_elsewhere_are_fetched(repo: Path, origin: 
     git(clone, "push", "-q", "origin", "HEAD:four/web")
     from functools import partial
 
-    from dispatch.paths import FeaturePaths
-    from dispatch.state import StateStore
+    from dispatch.state.paths import FeaturePaths
+    from dispatch.state.store import StateStore
     from tests.integrate_helpers import _done
 
     StateStore(FeaturePaths(repo, "four")).update(partial(_done, name="web"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dispatch.results import interpret
+from dispatch.sessions.run_result import interpret
 
 
 def result(**fields: object) -> bytes:

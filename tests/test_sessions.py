@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatch import control, procs
-from dispatch.paths import FeaturePaths
+from dispatch.core import procs
+from dispatch.sessions import client
+from dispatch.state.paths import FeaturePaths
 from tests.conftest import FakeClaude, Result
 from tests.gitrepo import commit, git, write
 from tests.sessions_helpers import THREE, records, settle, statuses
@@ -264,7 +265,7 @@ def test_stop_then_resume(repo: Path, cli: Cli, fake_claude: FakeClaude) -> None
     result = cli("stop", "three")
     assert (result.code, result.out) == (0, "stopped api, web\n")
     assert not any(procs.is_alive(pid, None) for pid in pids)
-    assert control.supervisor_pid(FeaturePaths(repo, "three")) is None
+    assert client.supervisor_pid(FeaturePaths(repo, "three")) is None
     assert statuses(records(repo)) == {"api": "stopped", "web": "stopped", "docs": "waiting"}
     assert cli("resume", "api", "--wait").code == 0
     assert records(repo)["api"]["status"] == "done"
@@ -289,7 +290,7 @@ def test_status_json_and_interrupted(repo: Path, cli: Cli,
     fake_claude.script({"web": [{"sleep": 30}]})
     assert cli("start", "specs/three.md").code == 0
     paths = FeaturePaths(repo, "three")
-    supervisor = control.supervisor_pid(paths)
+    supervisor = client.supervisor_pid(paths)
     assert supervisor is not None
     os.kill(supervisor, signal.SIGKILL)
     os.killpg(records(repo)["web"]["pid"], signal.SIGKILL)
@@ -334,7 +335,7 @@ def test_a_killed_supervisor_is_replaced_and_no_session_starts_twice(
     fake_claude.script({"*": [{"sleep": 1.0}]})
     assert cli("start", "specs/three.md").code == 0
     paths = FeaturePaths(repo, "three")
-    os.kill(control.supervisor_pid(paths) or 0, signal.SIGKILL)
+    os.kill(client.supervisor_pid(paths) or 0, signal.SIGKILL)
     time.sleep(0.2)
     assert cli("start", "three").code == 0  # adopts the running sessions
     done = settle(repo)

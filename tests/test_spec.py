@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.errors import DispatchError, SpecError
-from dispatch.models import Plan
-from dispatch.spec import parse_spec
+from dispatch.core.errors import DispatchError, SpecError
+from dispatch.spec.model import Plan
+from dispatch.spec.parse import parse_spec
 from tests.conftest import EXAMPLE_SPEC
 
 
@@ -349,14 +349,14 @@ def test_invalid_branch_override(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_a_dispatch_error(tmp_path: Path) -> None:
-    from dispatch.spec_source import resolve_spec_path
+    from dispatch.spec.source import resolve_spec_path
 
     with pytest.raises(DispatchError, match="no such spec file"):
         resolve_spec_path("@specs/missing.md", tmp_path)
 
 
 def test_at_prefix_and_repo_root_fallback(tmp_path: Path) -> None:
-    from dispatch.spec_source import resolve_spec_path
+    from dispatch.spec.source import resolve_spec_path
 
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "x.md").write_text("x")

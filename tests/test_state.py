@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from dispatch.errors import DispatchError
-from dispatch.locks import FileLock
-from dispatch.models import Plan, Workstream
-from dispatch.paths import FeaturePaths
-from dispatch.state import StateStore
-from dispatch.state_models import FeatureState, SessionRecord
+from dispatch.core.errors import DispatchError
+from dispatch.spec.model import Plan, Workstream
+from dispatch.state.locks import FileLock
+from dispatch.state.model import FeatureState, SessionRecord
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
 
 NAMES = [f"ws{i}" for i in range(8)]
 
@@ -79,7 +79,7 @@ def test_concurrent_updates_lose_nothing_and_readers_never_see_a_torn_file(
 def test_a_lock_held_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     lock_path = tmp_path / ".x.lock"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from dispatch.locks import FileLock; "
+        "import sys, time; from pathlib import Path; from dispatch.state.locks import FileLock; "
         f"FileLock(Path({str(lock_path)!r})).acquire(); print('held', flush=True); "
         "time.sleep(60)")], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"

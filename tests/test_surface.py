@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dispatch import commands_install
+from dispatch.commands import install
 from tests.conftest import REPO_ROOT, Result
 from tests.gitrepo import commit, git
 from tests.sessions_helpers import THREE, settle, statuses
@@ -50,7 +50,7 @@ def test_install_commands_into_the_repository(repo: Path, cli: Cli) -> None:
     assert (target / "dispatch.md").read_text() == "my own version\n"
     assert cli("install-commands", "--force").code == 0
     assert (target / "dispatch.md").read_bytes() == \
-        (commands_install.source() / "project" / "dispatch.md").read_bytes()
+        (install.source() / "project" / "dispatch.md").read_bytes()
 
 
 def test_install_commands_for_the_user(repo: Path, cli: Cli, sealed_git: Path) -> None:

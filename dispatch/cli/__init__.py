@@ -10,7 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from dispatch.errors import DispatchError
+from dispatch.core.errors import DispatchError
 
 if TYPE_CHECKING:
     import typer

@@ -21,12 +21,13 @@ def install_commands_command(
 ) -> None:
     """Install the Claude Code slash commands /project:dispatch (and -status, -resume,
     -integrate, -clean) into this repository's .claude/commands/."""
-    from dispatch import commands_install, ui
-    from dispatch import repo as repos
+    from dispatch.commands import install
+    from dispatch.core import ui
+    from dispatch.gitops import repository
 
-    base = Path.home() if user else repos.find(Path.cwd()).root
+    base = Path.home() if user else repository.find(Path.cwd()).root
     destination = base / ".claude" / "commands"
-    for step in commands_install.install(destination, force):
+    for step in install.install(destination, force):
         ui.say(f"{step.action:9s} {step.target}")
     ui.say("In Claude Code: /project:dispatch @specs/<feature>.md")
 
@@ -43,6 +44,6 @@ def demo_command(
 ) -> None:
     """Run the whole workflow on a built-in sample project in a throwaway repository:
     plan, start (rehearsal worker unless --claude), status, check, integrate."""
-    from dispatch import demo
+    from dispatch.commands import demo
 
     raise typer.Exit(demo.run(directory, use_claude=claude))

@@ -4,7 +4,7 @@ Typer builds pydantic adapters for the parameters of the command it runs, which 
 than the whole status query; status is polled by people, scripts and the slash command, so
 it is parsed here with argparse instead. The Typer command in `sessions_cmd.py` stays the
 documented interface (`dispatch status -h` goes there) and both call
-`status_cli.command`; tests/test_cli.py checks that the two accept the same options.
+`show.command`; tests/test_cli.py checks that the two accept the same options.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ def handles(args: list[str]) -> bool:
 
 
 def run(args: list[str]) -> int:
-    from dispatch import status_cli
+    from dispatch.commands.status import show
 
     options = parser().parse_args(args[1:])
     if options.interval < 0.2:
         raise UsageError(f"Invalid value for '--interval': {options.interval} is not in the "
                          "range x>=0.2.")
-    return status_cli.command(options.feature, as_json=options.as_json, watch_=options.watch,
+    return show.command(options.feature, as_json=options.as_json, watch_=options.watch,
                               interval=options.interval, verbose=options.verbose)

@@ -17,17 +17,18 @@ _REMOTE = "Across machines"
 def check_command(feature: FeatureArg = None, *, as_json: Json = False) -> None:
     """Predict merge conflicts between every pair of workstream branches (and with the
     base), and list changes outside each workstream's owned files. Touches nothing."""
-    from dispatch import integrate, ui
-    from dispatch import repo as repos
-    from dispatch.check_view import details, matrix
-    from dispatch.paths import FeaturePaths, pick_feature
-    from dispatch.state import StateStore
+    from dispatch.core import ui
+    from dispatch.gitops import repository
+    from dispatch.integration import merge_queue
+    from dispatch.integration.check_view import details, matrix
+    from dispatch.state.paths import FeaturePaths, pick_feature
+    from dispatch.state.store import StateStore
 
-    root = repos.find(Path.cwd()).root
+    root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
     state = StateStore(paths).load()
-    tips = integrate.branch_tips(paths, state, {})
-    prediction = integrate.predict(paths, state, tips)
+    tips = merge_queue.branch_tips(paths, state, {})
+    prediction = merge_queue.predict(paths, state, tips)
     if as_json:
         ui.print_json(prediction.as_json())
         return
@@ -84,18 +85,18 @@ def integrate_command(
 ) -> None:
     """Merge every done workstream into <feature>/integration (in its own worktree),
     verifying after each merge, and write INTEGRATION.md."""
-    from dispatch import integrate_flow
-    from dispatch import repo as repos
+    from dispatch.commands import integrate
+    from dispatch.gitops import repository
 
-    root = repos.find(Path.cwd()).root
-    request = integrate_flow.Request(
+    root = repository.find(Path.cwd()).root
+    request = integrate.Request(
         feature=feature, include=tuple(include or ("done",)),
         only=[n.strip() for n in only.split(",") if n.strip()] if only else None,
         verify=verify, stop_on_conflict=stop_on_conflict, force=force, remote=remote,
         push=push, pattern=pattern, base=base, watch=watch, interval=interval,
         min_branches=min_branches, delete_merged=delete_merged, as_json=as_json,
         retry_delay=retry_delay)
-    raise typer.Exit(integrate_flow.run(root, request))
+    raise typer.Exit(integrate.run(root, request))
 
 
 @app.command("clean")
@@ -115,12 +116,13 @@ def clean_command(
 ) -> None:
     """Stop the feature's sessions, remove its worktrees and merged branches, and archive
     its state under .worktrees/.archive/ — refusing to drop unmerged or uncommitted work."""
-    from dispatch import clean, ui
-    from dispatch import repo as repos
-    from dispatch.paths import FeaturePaths, pick_feature
-    from dispatch.state import StateStore
+    from dispatch.commands import clean
+    from dispatch.core import ui
+    from dispatch.gitops import repository
+    from dispatch.state.paths import FeaturePaths, pick_feature
+    from dispatch.state.store import StateStore
 
-    root = repos.find(Path.cwd()).root
+    root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
     state = StateStore(paths).load()
     todo = clean.plan(paths, state, force=force, all_=all_, remote_name=remote)

@@ -18,11 +18,11 @@ def plan_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Parse a spec into workstreams and show the plan (changes nothing)."""
-    from dispatch import ui
-    from dispatch.plan_view import plan_json, plan_table
-    from dispatch.repo import find_root_or_none
-    from dispatch.spec import parse_spec
-    from dispatch.spec_source import resolve_spec_path
+    from dispatch.core import ui
+    from dispatch.gitops.repository import find_root_or_none
+    from dispatch.spec.parse import parse_spec
+    from dispatch.spec.source import resolve_spec_path
+    from dispatch.spec.view import plan_json, plan_table
 
     cwd = Path.cwd()
     path = resolve_spec_path(spec, cwd, find_root_or_none(cwd))

@@ -22,9 +22,9 @@ def status_command(
         "--verbose", "-v", help="Also show session ids, pids and ports.")] = False,
 ) -> None:
     """Show each workstream's session, progress, commits and cost."""
-    from dispatch import status_cli
+    from dispatch.commands.status import show
 
-    raise typer.Exit(status_cli.command(feature, as_json=as_json, watch_=watch,
+    raise typer.Exit(show.command(feature, as_json=as_json, watch_=watch,
                                         interval=interval, verbose=verbose))
 
 
@@ -44,11 +44,12 @@ def resume_command(
     claude: Claude = None,
 ) -> None:
     """Resume a workstream's recorded session in its worktree (or start it if it never ran)."""
-    from dispatch import repo as repos
-    from dispatch import resume, ui
-    from dispatch.paths import FeaturePaths, pick_feature
+    from dispatch.commands import resume
+    from dispatch.core import ui
+    from dispatch.gitops import repository
+    from dispatch.state.paths import FeaturePaths, pick_feature
 
-    root = repos.find(Path.cwd()).root
+    root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
     names, supervision = resume.resume(paths, workstream, all_=all_, prompt=prompt,
                                        force=force, claude=claude)
@@ -65,19 +66,20 @@ def stop_command(
         help="Only this workstream (default: all, and the supervisor).")] = None,
 ) -> None:
     """End running sessions (their whole process group); they stay resumable."""
-    from dispatch import control, ui
-    from dispatch import repo as repos
-    from dispatch.paths import FeaturePaths, pick_feature
-    from dispatch.state import StateStore
+    from dispatch.core import ui
+    from dispatch.gitops import repository
+    from dispatch.sessions import client
+    from dispatch.state.paths import FeaturePaths, pick_feature
+    from dispatch.state.store import StateStore
 
-    root = repos.find(Path.cwd()).root
+    root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
     known = list(StateStore(paths).load().workstreams)
     if workstream is not None and workstream not in known:
-        from dispatch.names import unknown_workstream
+        from dispatch.spec.names import unknown_workstream
 
         raise unknown_workstream(paths.feature, workstream, known)
-    stopped = control.stop(paths, [workstream] if workstream else None)
+    stopped = client.stop(paths, [workstream] if workstream else None)
     ui.say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -90,11 +92,11 @@ def logs_command(
                         ] = False,
 ) -> None:
     """Show a session's raw output (the result JSON) and its stderr."""
-    from dispatch import logs
-    from dispatch import repo as repos
-    from dispatch.paths import FeaturePaths, pick_feature
+    from dispatch.commands import logs
+    from dispatch.gitops import repository
+    from dispatch.state.paths import FeaturePaths, pick_feature
 
-    root = repos.find(Path.cwd()).root
+    root = repository.find(Path.cwd()).root
     logs.show(FeaturePaths(root, pick_feature(root, feature)), workstream, all_runs=all_runs)
 
 
@@ -108,11 +110,13 @@ def repair_command(
 ) -> None:
     """Rebuild a deleted or damaged sessions.json from git (branches, reflogs, worktrees)
     and the session logs; the damaged file is kept beside it."""
-    from dispatch import names, repair, ui
-    from dispatch import repo as repos
-    from dispatch.paths import FeaturePaths
+    from dispatch.commands import repair
+    from dispatch.core import ui
+    from dispatch.gitops import repository
+    from dispatch.spec import names
+    from dispatch.state.paths import FeaturePaths
 
-    root = repos.find(Path.cwd()).root
+    root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, names.check_feature_name(feature))
     state = repair.repair(paths, spec, force)
     for record in state.workstreams.values():

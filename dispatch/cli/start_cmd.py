@@ -78,19 +78,19 @@ def start_command(
 ) -> None:
     """Create a worktree and branch per workstream (with its .env, ports, setup and
     TASKS.md), then start one headless Claude Code session each, in the background."""
-    from dispatch import repo as repos
-    from dispatch import start_flow
-    from dispatch.provision_plan import StartOptions
+    from dispatch.commands import start
+    from dispatch.gitops import repository
+    from dispatch.workspace.preflight import StartOptions
 
-    repo = repos.find(Path.cwd())
+    repo = repository.find(Path.cwd())
     options = StartOptions(base=base, base_port=base_port, setup=setup, run_setup=not no_setup,
                            copy_env=not no_env, force=force, setup_jobs=setup_jobs)
-    sessions = None if no_agents else start_flow.SessionOptions(
+    sessions = None if no_agents else start.SessionOptions(
         rehearse=rehearse, claude=claude, max_parallel=max_parallel, budget_usd=budget_usd,
         retries=retries, retry_delay=retry_delay, follow_up=follow_up,
         session_timeout=session_timeout,
-        agent=start_flow.agent_options(model=model, permission_mode=permission_mode,
+        agent=start.agent_options(model=model, permission_mode=permission_mode,
                                        allowed_tools=allowed_tools, max_turns=max_turns,
                                        max_budget_usd=max_budget_usd))
-    outcome = start_flow.start(repo, target, options, sessions)
-    raise typer.Exit(start_flow.show(repo, outcome, as_json=as_json, wait=wait))
+    outcome = start.start(repo, target, options, sessions)
+    raise typer.Exit(start.show(repo, outcome, as_json=as_json, wait=wait))

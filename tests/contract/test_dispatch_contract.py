@@ -7,8 +7,8 @@ supervisor runs the pinned CLI in the workstream's worktree, and the CLI talks t
 loopback stand-in API (standin_api.py). The supervisor inherits this process's environment,
 so the CLI's environment is set here with monkeypatch (`point_claude`, see realclaude.py);
 any request to something other than 127.0.0.1 would go to a `ProxyTrap`, which must stay
-unused. A few tests drive dispatch's runner directly (agent.argv → launch.spawn →
-results.outcome_of → outcomes.apply), the same functions the supervisor calls.
+unused. A few tests drive dispatch's runner directly (claude_cli.argv → launch.spawn →
+run_result.outcome_of → transitions.apply), the same functions the supervisor calls.
 
 A CLI run takes about a second; dispatch adds its supervisor's start-up and polling.
 The stopping tests pin real CLI behaviour dispatch once mishandled: it exits 143 on SIGTERM
@@ -33,10 +33,11 @@ from typing import Any, Protocol
 import psutil
 import pytest
 
-from dispatch import agent, control, launch, outcomes, procs, results
-from dispatch.models import AgentOptions
-from dispatch.paths import FeaturePaths
-from dispatch.state_models import RunSettings, SessionRecord, now
+from dispatch.core import procs
+from dispatch.sessions import claude_cli, client, launch, run_result, transitions
+from dispatch.spec.model import AgentOptions
+from dispatch.state.model import RunSettings, SessionRecord, now
+from dispatch.state.paths import FeaturePaths
 from tests.conftest import Result
 from tests.contract.realclaude import CLAUDE, ProxyTrap, claude_env, needs_claude, use_env
 from tests.contract.standin_api import StandinAPI, Step, Text, bash, http_error, write
@@ -145,7 +146,7 @@ def no_supervisor_left(repo: Path) -> Iterator[None]:
     yield
     paths = FeaturePaths(repo, FEATURE)
     if paths.dir.is_dir():
-        control.stop(paths, None)
+        client.stop(paths, None)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -165,13 +166,13 @@ def feature_base(repo: Path) -> str:
 
 def run_output(repo: Path, attempt: int) -> dict[str, Any]:
     """The result object the CLI printed on the workstream's run number `attempt`."""
-    files = results.run_files(FeaturePaths(repo, FEATURE), WS, attempt)
+    files = run_result.run_files(FeaturePaths(repo, FEATURE), WS, attempt)
     data: dict[str, Any] = json.loads(files.stdout.read_text())
     return data
 
 
 def stderr_of(repo: Path, attempt: int) -> str:
-    return results.run_files(FeaturePaths(repo, FEATURE), WS, attempt).stderr.read_text()
+    return run_result.run_files(FeaturePaths(repo, FEATURE), WS, attempt).stderr.read_text()
 
 
 def session_headers(api: StandinAPI) -> list[str]:
@@ -254,11 +255,11 @@ def project_dir(cwd: Path) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", str(cwd.resolve()))
 
 
-def session_call(program: list[str], cwd: Path) -> agent.SessionCall:
+def session_call(program: list[str], cwd: Path) -> claude_cli.SessionCall:
     """A new session with dispatch's default options (what `dispatch start` would pass)."""
-    return agent.SessionCall(
+    return claude_cli.SessionCall(
         program=program, session_id=launch.new_session_id(), resume=False,
-        options=agent.effective(AgentOptions()), system_prompt="You are a test worker.",
+        options=claude_cli.effective(AgentOptions()), system_prompt="You are a test worker.",
         prompt="go", feature_dir=cwd)
 
 
@@ -447,22 +448,22 @@ def test_refused_connection_is_transient_and_retried(
 @needs_claude
 def test_an_option_the_cli_rejects_is_a_failed_run(tmp_path: Path, claude_home: Path,
                                                    trap: ProxyTrap) -> None:
-    """dispatch's runner (agent.argv → launch.spawn → results.outcome_of → outcomes.apply)
-    with one unknown option: the real CLI refuses it before any network use, and dispatch
-    records the run failed with the CLI's message. So if dispatch's argv ever gained an
+    """dispatch's runner (claude_cli.argv → launch.spawn → run_result.outcome_of →
+    transitions.apply) with one unknown option: the real CLI refuses it before any network
+    use, and dispatch records the run failed with the CLI's message. So if dispatch's argv ever gained an
     option this CLI does not know, the tests above would fail."""
     call = session_call([str(CLAUDE), "--definitely-not-an-option"], tmp_path)
-    files = results.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
+    files = run_result.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
     env = claude_env(CLOSED_PORT_URL, claude_home, proxy=trap.url)
-    returncode = launch.spawn(agent.argv(call), tmp_path, env, files).wait(timeout=TIMEOUT)
+    returncode = launch.spawn(claude_cli.argv(call), tmp_path, env, files).wait(timeout=TIMEOUT)
 
-    outcome = results.outcome_of(returncode, files)
+    outcome = run_result.outcome_of(returncode, files)
     assert returncode == 1
     assert (outcome.kind, outcome.transient) == ("crash", False)
     assert outcome.message == "error: unknown option '--definitely-not-an-option'"
     rec = SessionRecord(name=WS, branch=f"{FEATURE}/{WS}", path="w", attempts=1,
                         status="running", session_id=call.session_id)
-    outcomes.apply(rec, outcome, RunSettings(), now())
+    transitions.apply(rec, outcome, RunSettings(), now())
     assert (rec.status, rec.error, rec.session_created) == ("failed", outcome.message, False)
 
 
@@ -498,10 +499,10 @@ def test_a_run_stopped_by_dispatch_reads_as_killed(tmp_path: Path, claude_home: 
     from the run's parent, which must still see the real exit status)."""
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     call = session_call([str(CLAUDE)], tmp_path)
-    files = results.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
+    files = run_result.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
     with StandinAPI([bash(long_command)]) as api:
         env = claude_env(api.base_url, claude_home, proxy=trap.url)
-        process = launch.spawn(agent.argv(call), tmp_path, env, files)
+        process = launch.spawn(claude_cli.argv(call), tmp_path, env, files)
         wait_for(lambda: bool(tool_processes(long_command)), "the Bash tool command")
         procs.stop_group(process.pid)
         returncode = process.wait(timeout=TIMEOUT)
@@ -511,7 +512,7 @@ def test_a_run_stopped_by_dispatch_reads_as_killed(tmp_path: Path, claude_home: 
                  f"nothing (here {printed[:200]!r})")
     precondition(bool(saved_sessions(claude_home, call.session_id)),
                  "the CLI has saved the session by the time it runs a tool")
-    outcome = results.outcome_of(returncode, files)
+    outcome = run_result.outcome_of(returncode, files)
     assert outcome.kind == "killed", outcome
 
 
@@ -531,7 +532,7 @@ def test_a_stopped_session_is_resumed_not_restarted(
         stopped = cli("stop", FEATURE, WS)
         precondition(stopped.out == f"stopped {WS}\n", f"dispatch stop: {stopped}")
         paths = FeaturePaths(repo, FEATURE)
-        wait_for(lambda: control.supervisor_pid(paths) is None, "the supervisor to exit")
+        wait_for(lambda: client.supervisor_pid(paths) is None, "the supervisor to exit")
     precondition(record(repo)["status"] == "stopped", f"stopped: {record(repo)}")
     with StandinAPI(work_script()) as api:
         point_claude(api.base_url)

@@ -1,0 +1,1 @@
+"""One use case per module, called by the CLI: typed functions that never import typer."""

@@ -1,0 +1,85 @@
+"""`dispatch resume`: queue a workstream's session to continue, in its own worktree."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from dispatch.core import procs
+from dispatch.core.errors import DispatchError
+from dispatch.sessions import claude_cli, client
+from dispatch.spec.names import unknown_workstream
+from dispatch.state.model import FeatureState, RunSettings, SessionRecord
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
+
+
+def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | None,
+           force: bool, claude: str | None) -> tuple[list[str], client.Supervision]:
+    store = StateStore(paths)
+    state = store.load()
+    run = _run_settings(state, claude)  # refuses before anything changes
+    names = _chosen(state, name, all_)
+    _expect_budget(state, run)
+    for record in (state.workstreams[n] for n in names):
+        if record.status == "running" and procs.is_alive(record.pid, record.pid_started):
+            if not force:
+                raise DispatchError(f"{record.name} is running (pid {record.pid}); wait for it, "
+                                    "or pass --force to stop it first")
+            client.stop(paths, [record.name])
+    store.update(partial(_queue, names=names, prompt=prompt, run=run))
+    supervision = client.Supervision(paths)
+    client.wait_launched(supervision)
+    return names, supervision
+
+
+def _run_settings(state: FeatureState, claude: str | None) -> RunSettings:
+    run = state.run or RunSettings()
+    if claude is not None or state.run is None or run.worker == "claude":
+        # Found again each time: the program may have moved since `start`.
+        program = claude_cli.find_claude(claude or (run.claude[0] if run.claude else None))
+        run = run.model_copy(update={"worker": "claude", "claude": program})
+    else:
+        run = run.model_copy(update={"claude": claude_cli.rehearsal_program()})
+    return run
+
+
+def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
+    if all_ == (name is not None):
+        raise DispatchError("name one workstream to resume, or pass --all")
+    if name is not None:
+        if name not in state.workstreams:
+            raise unknown_workstream(state.feature, name, list(state.workstreams))
+        return [name]
+    chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
+    if not chosen:
+        raise DispatchError("nothing to resume: no workstream is interrupted, failed with a "
+                            "transient error, or needs attention")
+    return chosen
+
+
+def _resumable(record: SessionRecord) -> bool:
+    return record.status in ("interrupted", "needs_attention") or (
+        record.status == "failed" and record.transient)
+
+
+def _expect_budget(state: FeatureState, run: RunSettings) -> None:
+    spent = state.total_cost()
+    if run.budget_usd is not None and spent >= run.budget_usd:
+        raise DispatchError(f"the feature's budget is spent (${spent:.2f} of "
+                            f"${run.budget_usd:.2f}); raise it with 'dispatch start "
+                            f"{state.feature} --budget-usd <more>'")
+
+
+def _queue(state: FeatureState, names: list[str], prompt: str | None,
+           run: RunSettings) -> None:
+    state.run = run
+    for name in names:
+        record = state.workstreams[name]
+        record.status, record.error, record.transient = "pending", None, False
+        record.resume_prompt, record.next_attempt_at = prompt, None
+        record.followed_up, record.retries = False, 0
+
+
+def wait(supervision: client.Supervision, names: list[str]) -> int:
+    state = client.wait_finished(supervision, lambda _state: None, set(names))
+    return 0 if all(state.workstreams[n].status == "done" for n in names) else 1

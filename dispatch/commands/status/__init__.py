@@ -1,0 +1,1 @@
+"""`dispatch status`: collect (state + git, no pydantic), view (JSON and table), show."""

@@ -1,0 +1,164 @@
+"""What `dispatch status` knows about each workstream: the record plus a look at git.
+
+Status must stay quick (it is polled by people and by `--watch`): it reads sessions.json as
+plain JSON — no pydantic unless the file is damaged or a record must be changed — and reads
+git for all worktrees in parallel. The only change it makes is marking a session
+`interrupted` when its record says running, its process is gone, no result was left and no
+supervisor is there to notice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any
+
+from dispatch.core import procs
+from dispatch.core.parallel import parallel_map
+from dispatch.gitops import refs, tree
+from dispatch.state import locks
+from dispatch.state.paths import FeaturePaths
+from dispatch.workspace import workfiles
+
+Record = dict[str, Any]
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Live:
+    """What the record does not hold: read from the process table and git, now."""
+
+    alive: bool
+    exists: bool
+    tasks_done: int
+    tasks_total: int
+    commits_ahead: int
+    uncommitted: int
+    results: bool
+    unrecorded: bool = False  # it ended with a result that no supervisor has recorded yet
+
+
+@dataclass
+class Snapshot:
+    state: dict[str, Any]
+    live: dict[str, Live]
+    supervisor: int | None
+    taken_at: datetime
+
+    @property
+    def records(self) -> list[Record]:
+        return list(self.state["workstreams"].values())
+
+
+_RECORD_KEYS = {"name", "status", "branch", "path", "ports", "pid", "pid_started", "attempts",
+                "worker", "session_id", "started_at", "finished_at", "num_turns",
+                "total_cost_usd", "setup", "last_checkpoint", "error"}
+
+
+def load(paths: FeaturePaths) -> dict[str, Any]:
+    """sessions.json as plain data when it has the expected shape; anything else goes
+    through the full check, which names the fix."""
+    try:
+        data = json.loads(paths.state_file.read_text())
+        if _shaped(data):
+            return data  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        pass
+    from dispatch.state.store import StateStore  # the full check, with its message naming the fix
+
+    return StateStore(paths).load().model_dump(mode="json")
+
+
+def _shaped(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        return False
+    records = data.get("workstreams")
+    return isinstance(data.get("feature"), str) and isinstance(data.get("base"), str) and \
+        isinstance(records, dict) and all(isinstance(r, dict) and _RECORD_KEYS <= r.keys()
+                                          and isinstance(r.get("setup"), dict)
+                                          for r in records.values())
+
+
+def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:
+    state = load(paths)
+    supervisor = locks.holder_if_locked(paths.lock("supervisor"))
+    records = list(state["workstreams"].values())
+    tips = refs.branch_tips(paths.root)
+    views = dict(zip([r["name"] for r in records],
+                     parallel_map(partial(_live, paths, state["base"], tips), records, threads),
+                     strict=True))
+    dead = [r["name"] for r in records if r["status"] == "running"
+            and not views[r["name"]].alive and not views[r["name"]].unrecorded]
+    if dead and supervisor is None:
+        state = _mark_interrupted(paths, dead)
+    return Snapshot(state, views, supervisor, datetime.now(timezone.utc))
+
+
+def _live(paths: FeaturePaths, base: str, tips: dict[str, str], record: Record) -> Live:
+    worktree = paths.worktree(record["name"])
+    exists = (worktree / ".git").exists()
+    done, total = workfiles.count_tasks(worktree)
+    tip = tips.get(record["branch"])
+    ahead = 0 if tip in (None, base) else refs.count_commits(paths.root, f"{base}..{tip}")
+    dirty = [p for p in tree.dirty_paths(worktree) if not p.startswith(workfiles.WORK_DIR)] \
+        if exists else []
+    alive = record["pid"] is not None and procs.is_alive(record["pid"], record["pid_started"])
+    return Live(alive=alive, exists=exists, tasks_done=done, tasks_total=total,
+                commits_ahead=ahead, uncommitted=len(dirty),
+                results=(worktree / workfiles.RESULTS).is_file(),
+                unrecorded=record["status"] == "running" and not alive and _has_result(
+                    paths, record))
+
+
+def _has_result(paths: FeaturePaths, record: Record) -> bool:
+    from dispatch.sessions import run_result  # only for a run whose process is gone: rare
+
+    files = run_result.run_files(paths, record["name"], record["attempts"])
+    return run_result.outcome_of(0, files).kind in ("success", "error")
+
+
+def _mark_interrupted(paths: FeaturePaths, names: list[str]) -> dict[str, Any]:
+    from dispatch.state.store import StateStore
+
+    def change(state: Any) -> Any:
+        for name in names:
+            record = state.workstreams[name]
+            if record.status == "running" and not procs.is_alive(record.pid, record.pid_started):
+                record.status = "interrupted"
+                record.error = ("its process ended without reporting (resume it: 'dispatch "
+                                f"resume {name}')")
+        return state
+
+    return StateStore(paths).update(change).model_dump(mode="json")  # type: ignore[no-any-return]
+
+
+@dataclass
+class Totals:
+    by_status: dict[str, int]
+    cost_usd: float
+    tasks_done: int
+    tasks_total: int
+    tasks_per_hour: float | None
+    eta_hours: float | None
+
+
+def totals(snap: Snapshot) -> Totals:
+    by_status: dict[str, int] = {}
+    for record in snap.records:
+        by_status[record["status"]] = by_status.get(record["status"], 0) + 1
+    done = sum(v.tasks_done for v in snap.live.values())
+    total = sum(v.tasks_total for v in snap.live.values())
+    starts = [parse_time(r["started_at"]) for r in snap.records if r["started_at"]]
+    hours = (snap.taken_at - min(starts)).total_seconds() / 3600 if starts else 0.0
+    rate = done / hours if hours > 0 and done else None
+    eta = (total - done) / rate if rate else None
+    cost = sum(r["total_cost_usd"] for r in snap.records)
+    return Totals(by_status, round(cost, 6), done, total,
+                  round(rate, 2) if rate else None, round(eta, 2) if eta is not None else None)
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

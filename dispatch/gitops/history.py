@@ -1,0 +1,46 @@
+"""What branches changed: files, commits, diffstats, and where a branch was created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dispatch.gitops.runner import run
+
+
+def changed_files(cwd: Path, base: str, tip: str) -> list[str]:
+    """Files `tip` changed since it left `base` (three-dot: the branch's own changes)."""
+    out = run(["diff", "--name-only", "-z", "--no-renames", f"{base}...{tip}"], cwd)
+    return [name for name in out.split("\0") if name]
+
+
+def commit_log(cwd: Path, revision_range: str, limit: int = 50) -> list[tuple[str, str]]:
+    """(short sha, subject) of the commits in a range, newest first."""
+    out = run(["log", f"--max-count={limit}", "--format=%h%x00%s", revision_range], cwd)
+    return [(sha, subject) for sha, _, subject in
+            (line.partition("\0") for line in out.splitlines())]
+
+
+def diffstat(cwd: Path, base: str, tip: str) -> str:
+    return run(["diff", "--stat=100", f"{base}...{tip}"], cwd).rstrip()
+
+
+def file_names(cwd: Path, commit: str) -> list[str]:
+    """Every file path in a commit's tree."""
+    return [n for n in run(["ls-tree", "-r", "-z", "--name-only", commit], cwd).split("\0") if n]
+
+
+def creation_commits(cwd: Path, branches: list[str]) -> dict[str, str]:
+    """For each branch that still exists, the commit its reflog says it was created at.
+
+    GitPython reads reflogs through its object model; it is imported only here (85 ms), and
+    its Repo is closed at once (it leaves `git cat-file` processes behind otherwise)."""
+    import git as gitpython
+
+    found: dict[str, str] = {}
+    with gitpython.Repo(cwd) as repo:
+        for branch in branches:
+            if branch in repo.heads:
+                entries = repo.heads[branch].log()
+                if entries:
+                    found[branch] = entries[0].newhexsha
+    return found

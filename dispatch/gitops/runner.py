@@ -1,0 +1,58 @@
+"""The git runner: every git command dispatch runs goes through `run` or `result`.
+
+Argument lists only (never a shell string), an explicit working folder, and one error type
+that shows the command, its exit code and git's own last line of stderr. Hot paths call the
+git executable directly (a subprocess costs ~2 ms); the named functions of this folder's
+other modules build the argument lists.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from dispatch.core.errors import DispatchError
+
+# No credential prompts (they would hang a detached supervisor); status must not take
+# index.lock in worktrees that a worker is committing in.
+_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+class GitError(DispatchError):
+    def __init__(self, args: list[str], code: int, stderr: str) -> None:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+        super().__init__(f"git {' '.join(args)} failed (exit {code}): {detail}")
+        self.code = code
+        self.stderr = stderr
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, **_ENV}
+
+
+def run(args: list[str], cwd: Path, *, check: bool = True,
+        extra_env: dict[str, str] | None = None, stdin: str | None = None) -> str:
+    """Run `git <args>` in `cwd` and return its stdout (raises GitError on failure)."""
+    proc = result(args, cwd, extra_env=extra_env, stdin=stdin)
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr)
+    return proc.stdout
+
+
+def result(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None,
+           stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    environment = env() if extra_env is None else {**env(), **extra_env}
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                              errors="surrogateescape", env=environment, input=stdin,
+                              stdin=None if stdin is not None else subprocess.DEVNULL,
+                              check=False)
+    except FileNotFoundError as exc:
+        raise DispatchError("git is not installed or not on PATH; install git") from exc
+    except NotADirectoryError as exc:
+        raise DispatchError(f"{cwd} is not a folder; git cannot run there") from exc
+
+
+def ok(args: list[str], cwd: Path) -> bool:
+    return result(args, cwd).returncode == 0

@@ -1,0 +1,287 @@
+"""`dispatch integrate`: every workstream's branch merged into `<feature>/integration`.
+
+Merges are computed in memory (`git merge-tree --write-tree` + `git commit-tree`): the same
+result as `git merge --no-ff -m "Merge <ws> workstream"` — same tree, parents and message —
+without a checkout per merge. The integration worktree is moved forward once at the end, or
+after every merge when a verify command runs there; a merge that breaks it is taken back out.
+Re-running merges only branches that are new or moved since the last run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from dispatch.core.errors import DispatchError
+from dispatch.gitops import history, merges, refs
+from dispatch.integration import checkout, conflicts
+from dispatch.spec import dependencies
+from dispatch.state.locks import try_lock
+from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, now
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
+from dispatch.workspace.verify import run_verify
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class IntegrateOptions:
+    include: tuple[str, ...] = ("done",)
+    only: list[str] | None = None
+    verify: str | None = None
+    stop_on_conflict: bool = False
+    force: bool = False
+    tips: dict[str, str] = field(default_factory=dict)  # e.g. fetched from a remote
+
+
+@dataclass
+class Outcome:
+    state: FeatureState
+    prediction: conflicts.Prediction
+    merged_now: list[str]
+
+
+def integrate(paths: FeaturePaths, options: IntegrateOptions,
+              progress: Progress = lambda _m: None) -> Outcome:
+    lock = try_lock(paths.lock("integrate"), f"feature '{paths.feature}' is busy: another "
+                    "'dispatch integrate' is running", "wait for it to finish")
+    try:
+        return _integrate(paths, options, progress)
+    finally:
+        lock.release()
+
+
+def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progress) -> Outcome:
+    store = StateStore(paths)
+    state = store.load()
+    tips = branch_tips(paths, state, options.tips)
+    queue = _queue(state, options)
+    progress("predicting conflicts")
+    # The prediction only reads; it runs while the integration worktree is checked out.
+    predicting = threading.Thread(target=lambda: found.append(predict(paths, state, tips)))
+    found: list[conflicts.Prediction] = []
+    predicting.start()
+    try:
+        integration = _prepare_tree(store, state, options.force)
+    finally:
+        predicting.join()
+    prediction = found[0]
+    verify = options.verify or state.plan.verify
+    worktree = paths.root / integration.path
+    try:
+        _expect_green_start(paths, integration, worktree, verify)
+    except DispatchError:
+        if state.integration is None:  # take back what this run made: nothing half-made
+            checkout.remove(paths, integration, state.base)
+            store.update(partial(_forget_integration, updated_at=state.updated_at),
+                         touch=False)
+        raise
+    run = _Run(paths, store, worktree, checkout.head(worktree), verify, progress)
+    records = _run_queue(run, queue, tips, options)
+    _advance(run, run.head)
+    store.update(partial(_finish, verify=verify, chosen=queue, records=records))
+    merged = [name for name, record in records.items()
+              if record.status == "merged" and record.reason is None]  # merged by this run
+    return Outcome(store.load(), prediction, merged)
+
+
+def _prepare_tree(store: StateStore, state: FeatureState, force: bool) -> IntegrationState:
+    """The record first (so a rerun after a crash knows the branch is dispatch's), then
+    the branch and worktree, then the record again with the ports it got."""
+    integration = checkout.planned(store.paths, state, force=force)
+    store.update(partial(_set_integration, integration=integration))
+    checkout.ensure(store.paths, store.load(), integration)
+    integration.advancing = None
+    store.update(partial(_set_integration, integration=integration))
+    return integration
+
+
+def _advance(run: _Run, commit: str) -> None:
+    """Fast-forward the integration worktree, recorded so that a cut can be taken back."""
+    run.store.update(partial(_set_advancing, target=commit))
+    checkout.advance(run.worktree, commit)
+    run.store.update(partial(_set_advancing, target=None))
+
+
+def _set_advancing(state: FeatureState, target: str | None) -> None:
+    assert state.integration is not None
+    state.integration.advancing = target
+
+
+def _forget_integration(state: FeatureState, updated_at: datetime) -> None:
+    state.integration = None
+    state.updated_at = updated_at
+
+
+def branch_tips(paths: FeaturePaths, state: FeatureState,
+                override: dict[str, str]) -> dict[str, str]:
+    """Each workstream's branch tip (a fetched remote tip wins); missing branches left out."""
+    local = refs.branch_tips(paths.root)
+    tips: dict[str, str] = {}
+    for name, record in state.workstreams.items():
+        tip = override.get(name) or local.get(record.branch)
+        if tip is not None:
+            tips[name] = tip
+    return tips
+
+
+def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
+    """Chosen workstreams, dependencies first and then spec order."""
+    names = [ws.name for ws in state.plan.workstreams if ws.name in state.workstreams]
+    if options.only is not None:
+        unknown = sorted(set(options.only) - set(names))
+        if unknown:
+            raise DispatchError(f"--only names unknown workstream(s) {', '.join(unknown)} "
+                                f"(the workstreams are: {', '.join(names)})")
+        chosen = [n for n in names if n in options.only]
+    else:
+        chosen = [n for n in names if state.workstreams[n].status in options.include]
+    if not chosen:
+        statuses = ", ".join(f"{n}: {state.workstreams[n].status}" for n in names)
+        raise DispatchError(f"nothing to integrate: no workstream is {' or '.join(options.include)}"
+                            f" ({statuses}); resume them, or choose with --include / --only")
+    order = dependencies.topological(names, lambda n: state.workstreams[n].depends_on)
+    return [n for n in order if n in chosen]
+
+
+def predict(paths: FeaturePaths, state: FeatureState,
+            tips: dict[str, str]) -> conflicts.Prediction:
+    base_tip, label = _base_tip(paths, state)
+    branches = [conflicts.Branch(ws.name, tips[ws.name], tuple(ws.files),
+                                 state.workstreams[ws.name].start_commit)
+                for ws in state.plan.workstreams if ws.name in tips]
+    return conflicts.predict(paths.root, state.base, base_tip, label, branches)
+
+
+def _base_tip(paths: FeaturePaths, state: FeatureState) -> tuple[str, str]:
+    """The base as it is now: the ref the feature started from, if it was named."""
+    if state.base_ref:
+        tip = refs.commit_of(paths.root, state.base_ref)
+        if tip is not None:
+            return tip, f"{state.base_ref} @ {tip[:10]}"
+    return state.base, f"base @ {state.base[:10]}"
+
+
+def _expect_green_start(paths: FeaturePaths, integration: IntegrationState, worktree: Path,
+                        verify: str | None) -> None:
+    if verify is None:
+        return
+    log = paths.logs / "integration.verify.base.log"
+    if not run_verify(verify, worktree, _ports_env(integration), log):
+        raise DispatchError(f"the verify command `{verify}` already fails on the integration "
+                            f"branch before any merge (see {paths.relative(log)}); fix it or "
+                            "run without --verify")
+
+
+@dataclass
+class _Run:
+    """One pass of the queue: where the integration branch is, and what it does."""
+
+    paths: FeaturePaths
+    store: StateStore
+    worktree: Path
+    head: str  # the integration branch as this run has built it so far
+    verify: str | None
+    progress: Progress
+
+
+def _run_queue(run: _Run, queue: list[str], tips: dict[str, str],
+               options: IntegrateOptions) -> dict[str, MergeRecord]:
+    """Merge the queue; returns the new records. Without verify the branch moves only at
+    the end, so the records are saved with it; with verify each one is saved as it lands."""
+    state = run.store.load()
+    assert state.integration is not None
+    records: dict[str, MergeRecord] = {}
+    for name in queue:
+        record = _merge_one(run, state, name, tips.get(name))
+        if record is None:
+            continue
+        records[name] = state.integration.merges[name] = record
+        if run.verify is not None:
+            run.store.update(partial(_record, name=name, record=record))
+        if record.status == "conflict" and options.stop_on_conflict:
+            break
+    return records
+
+
+def _merge_one(run: _Run, state: FeatureState, name: str, tip: str | None) -> MergeRecord | None:
+    """The merge of one branch, or None when nothing changed since the last run."""
+    assert state.integration is not None
+    if tip is None:
+        return MergeRecord(status="skipped", reason="its branch is missing (deleted by hand?)")
+    previous = state.integration.merges.get(name)
+    if refs.is_ancestor(run.paths.root, tip, run.head):
+        return None if previous and previous.status == "merged" else MergeRecord(
+            status="merged", tip=tip, commit=run.head,
+            reason="already in the integration branch")
+    if previous and previous.tip == tip and previous.status in ("conflict", "verify_failed"):
+        return None  # nothing new on that branch since it failed
+    run.progress(f"merging {name}")
+    tree, files = merges.merge_tree(run.paths.root, run.head, tip)
+    if tree is None:
+        return MergeRecord(status="conflict", tip=tip, files=files,
+                           collides_with=_collisions(run.paths, state, files, name))
+    commit = merges.commit_tree(run.paths.root, tree, [run.head, tip], f"Merge {name} workstream")
+    if run.verify is not None:
+        return _verified(run, state.integration, name, commit, tip)
+    run.head = commit  # the worktree catches up with one fast-forward at the end
+    return MergeRecord(status="merged", tip=tip, commit=commit)
+
+
+def _verified(run: _Run, integration: IntegrationState, name: str, commit: str,
+              tip: str) -> MergeRecord:
+    assert run.verify is not None
+    _advance(run, commit)
+    log = run.paths.logs / f"integration.verify.{name}.log"
+    if run_verify(run.verify, run.worktree, _ports_env(integration), log):
+        run.head = commit
+        return MergeRecord(status="merged", tip=tip, commit=commit,
+                           verify_log=run.paths.relative(log))
+    checkout.rewind(run.worktree, run.head)
+    return MergeRecord(status="verify_failed", tip=tip, verify_log=run.paths.relative(log),
+                       reason=f"`{run.verify}` failed after the merge; it was taken back out")
+
+
+def _collisions(paths: FeaturePaths, state: FeatureState, files: list[str],
+                name: str) -> list[str]:
+    """Earlier merges that changed the files this merge conflicts on."""
+    assert state.integration is not None
+    earlier = [n for n, r in state.integration.merges.items()
+               if r.status == "merged" and n != name and r.tip]
+    return [n for n in earlier if set(files) & set(history.changed_files(
+        paths.root, state.base, state.integration.merges[n].tip or ""))]
+
+
+def _ports_env(integration: IntegrationState) -> dict[str, str]:
+    return {key: str(port) for key, port in integration.ports.items()}
+
+
+def _set_integration(state: FeatureState, integration: IntegrationState) -> None:
+    if state.integration is None or state.integration.branch != integration.branch:
+        state.integration = integration
+    else:
+        state.integration.ports = integration.ports or state.integration.ports
+        state.integration.advancing = integration.advancing
+
+
+def _record(state: FeatureState, name: str, record: MergeRecord) -> None:
+    assert state.integration is not None
+    state.integration.merges[name] = record
+
+
+def _finish(state: FeatureState, verify: str | None, chosen: list[str],
+            records: dict[str, MergeRecord]) -> None:
+    assert state.integration is not None
+    state.integration.merges.update(records)
+    state.integration.last_run_at = now()
+    state.integration.verify = verify
+    for name, record in state.workstreams.items():
+        previous = state.integration.merges.get(name)
+        if name not in chosen and (previous is None or previous.status == "skipped"):
+            state.integration.merges[name] = MergeRecord(
+                status="skipped", reason=f"its status is {record.status}")

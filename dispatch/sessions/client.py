@@ -1,0 +1,149 @@
+"""Starting, waiting for, resuming and stopping a feature's sessions (the supervisor's side).
+
+Only the supervisor launches sessions: `start` and `resume` mark what should run and make
+sure a supervisor is there, so a session can never be started twice by two commands.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+
+from dispatch.core import procs
+from dispatch.core.errors import DispatchError
+from dispatch.sessions import scheduler
+from dispatch.state.locks import holder_if_locked
+from dispatch.state.model import FeatureState, RunSettings
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
+
+LAUNCH_WAIT = 30.0
+
+
+def supervisor_pid(paths: FeaturePaths) -> int | None:
+    """The pid of the feature's live supervisor, if one runs."""
+    return holder_if_locked(paths.lock("supervisor"))
+
+
+def ensure_supervisor(paths: FeaturePaths) -> subprocess.Popen[bytes] | None:
+    """Start a detached supervisor unless one runs (it re-reads the state on every tick, so
+    it picks up new work by itself). Returns the process it started, if any."""
+    if supervisor_pid(paths) is not None:
+        return None
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    with (paths.logs / "supervisor.log").open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "dispatch.sessions.supervisor",
+                                 str(paths.root), paths.feature], cwd=paths.root,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True)
+
+
+class Supervision:
+    """A command's view of the feature's supervisor while it waits on it.
+
+    A supervisor it started counts as running before it has taken its lock; one that lost
+    the lock to another supervisor is no loss; and when none is left while work could still
+    move (it crashed, or was killed), waiting starts a new one instead of giving up.
+    """
+
+    RESTARTS = 3
+
+    def __init__(self, paths: FeaturePaths) -> None:
+        self.paths = paths
+        self.spawned = ensure_supervisor(paths)
+        self.restarts = 0
+
+    def alive(self) -> bool:
+        if supervisor_pid(self.paths) is not None:
+            return True
+        return self.spawned is not None and self.spawned.poll() is None
+
+    def keep_going(self, state: FeatureState) -> bool:
+        """Whether a supervisor is (again) on the job."""
+        if self.alive():
+            return True
+        if self.restarts >= self.RESTARTS or not scheduler.can_progress(state, set()):
+            return False
+        self.restarts += 1
+        self.spawned = ensure_supervisor(self.paths)
+        return True
+
+
+def set_run(store: StateStore, run: RunSettings, relaunch: tuple[str, ...]) -> FeatureState:
+    """Save the run settings; workstreams in `relaunch` statuses are queued again."""
+    def change(state: FeatureState) -> FeatureState:
+        state.run = run
+        for record in state.workstreams.values():
+            if record.status in relaunch:
+                record.status, record.error, record.retries = "pending", None, 0
+        return state
+
+    return store.update(change)
+
+
+def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> FeatureState:
+    """Until the supervisor has looked at every queued workstream (started it, or said why
+    it waits)."""
+    store = StateStore(supervision.paths)
+    deadline = time.monotonic() + timeout
+    while True:
+        state = store.load()
+        if not _undecided(state) or time.monotonic() > deadline:
+            return state
+        if not supervision.keep_going(state) and _undecided(store.load()):
+            raise DispatchError("the supervisor stopped before starting the sessions; see "
+                                f"{supervision.paths.relative(supervision.paths.logs)}"
+                                "/supervisor.log")
+        time.sleep(0.05)
+
+
+def _undecided(state: FeatureState) -> bool:
+    return any(r.status == "pending" and r.error is None for r in state.workstreams.values())
+
+
+def wait_finished(supervision: Supervision, tick: Callable[[FeatureState], None],
+                  names: set[str] | None = None, poll: float = 0.2) -> FeatureState:
+    """Until the supervisor has exited, or the named workstreams have ended."""
+    store = StateStore(supervision.paths)
+    while True:
+        state = store.load()
+        tick(state)
+        supervised = supervision.keep_going(state)
+        watched = [r for r in state.workstreams.values() if names is None or r.name in names]
+        busy = any(r.status in ("running", "retrying") or
+                   (supervised and r.status in ("pending", "waiting")) for r in watched)
+        if not busy and (names is not None or not supervised):
+            return state
+        time.sleep(poll)
+
+
+def stop(paths: FeaturePaths, names: list[str] | None) -> list[str]:
+    """Mark running sessions stopped, then end their process groups; returns their names."""
+    store = StateStore(paths)
+    stopped = store.update(partial(_mark_stopped, names=names))
+    if names is None:
+        pid = supervisor_pid(paths)
+        if pid is not None:
+            procs.stop_group(pid)
+    state = store.load()
+    for name in stopped:
+        pid = state.workstreams[name].pid
+        if pid is not None and procs.is_alive(pid, state.workstreams[name].pid_started):
+            procs.stop_group(pid)
+    return stopped
+
+
+def _mark_stopped(state: FeatureState, names: list[str] | None) -> list[str]:
+    stopped = []
+    for record in state.workstreams.values():
+        ended = record.status == "running" and not procs.is_alive(record.pid,
+                                                                  record.pid_started)
+        if (names is None or record.name in names) and record.status in ("running",
+                                                                          "retrying") \
+                and not ended:  # a run that already ended keeps its outcome
+            record.status, record.error = "stopped", "stopped by 'dispatch stop'"
+            stopped.append(record.name)
+    return stopped

@@ -1,0 +1,198 @@
+"""One session run from launch to its recorded outcome.
+
+The record is written before the process starts (status `running`, the session id, the
+attempt number) and the pid right after: a supervisor killed in between finds the process
+again by its session id, so no session is ever started twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+from dispatch.core import procs, render
+from dispatch.gitops import refs
+from dispatch.sessions import claude_cli, depsync, done_check, launch, run_result, transitions
+from dispatch.sessions.run_result import RunOutcome
+from dispatch.state.model import FeatureState, SessionRecord, now
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
+from dispatch.workspace import briefing, workfiles
+
+
+@dataclass
+class Run:
+    STILL_RUNNING = -1000
+
+    name: str
+    files: run_result.RunFiles
+    pid: int | None
+    popen: subprocess.Popen[bytes] | None = None
+    started: float = field(default_factory=time.monotonic)
+    timed_out: float | None = None
+
+    @classmethod
+    def adopted(cls, paths: FeaturePaths, record: SessionRecord, pid: int | None) -> Run:
+        return cls(record.name, run_result.run_files(paths, record.name, record.attempts), pid)
+
+    def poll(self) -> int | None:
+        """The exit code, STILL_RUNNING, or None when it ended but the code is unknown."""
+        if self.popen is not None:
+            code = self.popen.poll()
+            return Run.STILL_RUNNING if code is None else code
+        return Run.STILL_RUNNING if procs.is_alive(self.pid, None) else None
+
+    def enforce_timeout(self, limit: float | None) -> None:
+        elapsed = time.monotonic() - self.started
+        if limit and self.pid and self.timed_out is None and elapsed > limit:
+            self.timed_out = elapsed
+            procs.stop_group(self.pid)
+
+
+def start_run(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
+    """Bring dependencies in, then launch; None when the workstream cannot start."""
+    state = store.load()
+    record = state.workstreams[name]
+    worktree = paths.worktree(name)
+    if not worktree.is_dir():
+        store.update(partial(_set, name=name, status="failed", error=(
+            f"its worktree {paths.relative(worktree)} is missing; run 'dispatch start "
+            f"{state.feature}' to recreate it")))
+        return None
+    if not _dependencies_merged(paths, store, state, record):
+        return None
+    if record.start_commit is None:
+        start = refs.head(worktree)
+        store.update(partial(_set, name=name, start_commit=start))
+    return _launch(paths, store, name)
+
+
+def _dependencies_merged(paths: FeaturePaths, store: StateStore, state: FeatureState,
+                         record: SessionRecord) -> bool:
+    todo = [(dep, state.workstreams[dep].branch) for dep in record.depends_on
+            if dep not in record.deps_merged]
+    if not todo:
+        return True
+    result = depsync.merge_dependencies(paths.worktree(record.name), record.name, todo)
+    store.update(partial(_merged, name=record.name, merged=result.merged))
+    if result.dirty:
+        why = (f"uncommitted changes in its worktree ({', '.join(result.dirty[:5])}) keep "
+               "dispatch from merging its dependencies; commit or stash them, then 'dispatch "
+               f"resume {record.name}'")
+    elif result.conflict_with:
+        why = (f"merging {result.conflict_with} conflicts in {', '.join(result.files)}; "
+               f"resolve it in {paths.relative(paths.worktree(record.name))} and commit, "
+               f"then 'dispatch resume {record.name}'")
+    else:
+        return True
+    store.update(partial(_set, name=record.name, status="needs_attention", error=why))
+    return False
+
+
+def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
+    state = store.update(partial(_claim, name=name, paths=paths))
+    record = state.workstreams[name]
+    resume = record.session_created
+    prompt = record.resume_prompt or briefing.prompt(
+        "resume_prompt.md.j2" if resume else "first_prompt.md.j2", paths, state,
+        state.plan.workstream(name))
+    argv = claude_cli.argv(launch.session_call(paths, state, record, prompt, resume=resume))
+    files = run_result.run_files(paths, name, record.attempts)
+    try:
+        popen = launch.spawn(argv, paths.worktree(name), launch.session_env(record,
+                                                                             state.feature),
+                             files)
+    except OSError as exc:
+        store.update(partial(_set, name=name, status="failed", pid=None,
+                             error=f"cannot run {argv[0]}: {exc.strerror or exc}"))
+        return None
+    store.update(partial(_set, name=name, pid=popen.pid,
+                         pid_started=procs.start_time(popen.pid)))
+    return Run(name, files, popen.pid, popen)
+
+
+def _claim(state: FeatureState, name: str, paths: FeaturePaths) -> FeatureState:
+    """Mark the run as started before the process exists (see the module docstring)."""
+    record = state.workstreams[name]
+    assert state.run is not None
+    record.session_id = record.session_id or launch.new_session_id()
+    record.attempts += 1
+    record.status, record.pid, record.error = "running", None, None
+    record.worker = state.run.worker
+    record.started_at, record.finished_at, record.next_attempt_at = now(), None, None
+    record.last_output = paths.relative(run_result.run_files(paths, name, record.attempts).stdout)
+    return state
+
+
+def finish_run(paths: FeaturePaths, store: StateStore, run: Run, returncode: int | None, *,
+               orphaned: bool = False) -> None:
+    """Read the run's output, check its work when it succeeded, and record the outcome.
+
+    `orphaned`: it ended while no supervisor watched (the supervisor died, the machine
+    rebooted): without a result it is resumed, since nobody chose to end it.
+    """
+    outcome = run_result.outcome_of(returncode, run.files)
+    if orphaned and outcome.kind == "killed":
+        outcome = RunOutcome("crash", transient=True, message=(
+            "the session ended with no result while no supervisor was watching it"))
+    state = store.load()
+    record = state.workstreams[run.name]
+    check = follow_up = None
+    if outcome.kind == "success" and record.status != "stopped":
+        check, follow_up = _check_work(paths, state, record)
+    store.update(partial(_apply, name=run.name, outcome=outcome, check=check,
+                         follow_up=follow_up, timed_out=run.timed_out))
+    if check is not None and check.done:
+        _collect_results(paths, run.name)
+
+
+def _check_work(paths: FeaturePaths, state: FeatureState,
+                record: SessionRecord) -> tuple[done_check.Check, str | None]:
+    assert state.run is not None
+    ws = state.plan.workstream(record.name)
+    not_in = [state.base] + [f"refs/heads/{state.workstreams[d].branch}"
+                             for d in record.depends_on if d in state.workstreams]
+    log = paths.logs / f"{record.name}.verify.log"
+    check = done_check.check(paths.worktree(record.name), not_in, ws.verify or state.plan.verify,
+                             launch.session_env(record, state.feature), log,
+                             paths.relative(log))
+    follow_up = None
+    if state.run.follow_up and not check.done and not record.followed_up:
+        context = briefing.context(paths, state, ws)
+        follow_up = render.render("follow_up_prompt.md.j2", paths.root, missing=check.missing,
+                                  **context).strip()
+    return check, follow_up
+
+
+def _collect_results(paths: FeaturePaths, name: str) -> None:
+    """Keep a copy of RESULTS.md beside the state: the report quotes it after cleanup."""
+    source = paths.worktree(name) / workfiles.RESULTS
+    paths.results.mkdir(exist_ok=True)
+    shutil.copyfile(source, paths.results / f"{name}.md")
+
+
+def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_check.Check | None,
+           follow_up: str | None, timed_out: float | None) -> None:
+    assert state.run is not None
+    record = state.workstreams[name]
+    if record.status not in ("running", "stopped"):
+        # Someone moved on while this run was ending (e.g. `resume --force` queued the next
+        # run): book its cost, but its outcome must not overwrite what they decided.
+        transitions.record_run(record, outcome, now())
+        return
+    transitions.apply(record, outcome, state.run, now(), check, follow_up, timed_out)
+    if state.workstreams[name].status != "pending":  # a follow-up keeps its prompt
+        record.resume_prompt = None
+
+
+def _merged(state: FeatureState, name: str, merged: list[str]) -> None:
+    record = state.workstreams[name]
+    record.deps_merged += [dep for dep in merged if dep not in record.deps_merged]
+
+
+def _set(state: FeatureState, name: str, **changes: object) -> None:
+    for key, value in changes.items():
+        setattr(state.workstreams[name], key, value)

@@ -1,0 +1,1 @@
+"""A feature's state on disk: where its files live, sessions.json (model and store), locks."""

@@ -1,0 +1,103 @@
+"""Inter-process locks on files, with the holder's pid written inside.
+
+`flock` locks belong to an open file: the kernel drops them when their process dies, so a
+lock left by a process killed with SIGKILL never blocks the next run (nothing to clean up).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+
+from dispatch.core.errors import BusyError, DispatchError
+
+
+class FileLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take the lock; wait at most `timeout` seconds (None: forever, 0: try once)."""
+        if self._fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this object")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise DispatchError(f"cannot create the lock file {self.path} ({exc.strerror}); "
+                                "make its folder writable") from None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            # Closing drops the lock; the file stays (unlinking would race with a waiter).
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def holder(self) -> int | None:
+        """The pid written by the current (or last) holder, if any."""
+        try:
+            text = self.path.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def __enter__(self) -> FileLock:
+        if not self.held:  # `try_lock` hands over a lock it already took
+            self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+def holder_if_locked(path: Path) -> int | None:
+    """The pid holding the lock at `path` right now, or None when nobody holds it.
+
+    The probe takes the lock for an instant and writes nothing; a process that tries the
+    lock in that instant must retry for a moment (see Supervisor.run)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return FileLock(path).holder() or -1
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def try_lock(path: Path, what: str, fix: str) -> FileLock:
+    """Take the lock at once, or raise BusyError "<what> (pid N); <fix>"."""
+    lock = FileLock(path)
+    if not lock.acquire(timeout=0):
+        pid = lock.holder()
+        raise BusyError(f"{what}{f' (pid {pid})' if pid else ''}; {fix}")
+    return lock

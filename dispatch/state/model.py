@@ -1,0 +1,135 @@
+"""What `.worktrees/<feature>/sessions.json` holds (a public, versioned format)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dispatch.spec.model import AgentOptions, Plan
+
+SCHEMA_VERSION = 1
+
+Status = Literal[
+    "provisioning",  # worktree, files or setup not finished yet
+    "pending",  # ready, no session started yet
+    "waiting",  # its dependencies are not done yet
+    "running",  # a session is working
+    "retrying",  # a transient failure; the same session is resumed after a pause
+    "done",  # finished, with commits and RESULTS.md (and a passing verify, if any)
+    "needs_attention",  # finished but incomplete, or its branch could not be updated
+    "failed",  # the session failed for a reason retrying will not fix
+    "blocked",  # a dependency failed
+    "stopped",  # stopped by `dispatch stop`; resumable
+    "interrupted",  # the process died without reporting; resumable
+]
+SetupStatus = Literal["ok", "failed", "skipped", "none"]
+Worker = Literal["claude", "rehearsal"]
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class SetupResult(BaseModel):
+    command: str | None = None
+    status: SetupStatus = "none"
+    exit_code: int | None = None
+    log: str | None = None  # relative to the repository root
+    seconds: float | None = None
+
+
+class SessionRecord(BaseModel):
+    """One workstream: where it lives and what its Claude session did."""
+
+    name: str
+    branch: str
+    path: str  # the worktree, relative to the repository root
+    depends_on: list[str] = Field(default_factory=list)
+    ports: dict[str, int] = Field(default_factory=dict)
+    status: Status = "provisioning"
+    created_branch: bool = False  # dispatch made the branch (so it may delete it when merged)
+    checked_out: bool = False
+    setup: SetupResult = Field(default_factory=SetupResult)
+    worker: Worker | None = None
+    session_id: str | None = None
+    pid: int | None = None
+    pid_started: float | None = None  # the process's start time, to detect pid reuse
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    last_checkpoint: str | None = None
+    error: str | None = None
+    total_cost_usd: float = 0.0  # summed over every run of the session
+    num_turns: int = 0
+    duration_ms: int = 0
+    attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
+    retries: int = 0  # automatic retries since the last start or resume
+    transient: bool = False  # the last failure looked transient (retried by resuming)
+    next_attempt_at: datetime | None = None  # when a retry is due
+    resume_prompt: str | None = None  # set by `dispatch resume`, used by the next launch
+    followed_up: bool = False  # the one automatic "what is missing" resume was sent
+    session_created: bool = False  # a run got far enough that `--resume` can find it
+    deps_merged: list[str] = Field(default_factory=list)
+    start_commit: str | None = None  # the branch when its first session began (after its
+    # dependencies were merged in): its own work is start_commit..tip
+    commits: int = 0  # commits ahead of the base when the session last ended
+    last_output: str | None = None  # raw output of the latest run, relative to the root
+
+
+class RunSettings(BaseModel):
+    """How `dispatch start` asked the sessions to run; the supervisor reads them."""
+
+    worker: Worker = "claude"
+    claude: list[str] = Field(default_factory=list)  # the program (and leading arguments)
+    agent: AgentOptions = Field(default_factory=AgentOptions)  # command-line overrides
+    max_parallel: int = 4
+    budget_usd: float | None = None
+    max_attempts: int = 5
+    follow_up: bool = True
+    session_timeout: float | None = None  # seconds; a session running longer is stopped
+    backoff_base: float = 2.0  # retries wait 2, 4, 8, 16 s...
+
+
+MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]
+
+
+class MergeRecord(BaseModel):
+    """What `dispatch integrate` did with one workstream's branch."""
+
+    status: MergeStatus
+    tip: str | None = None  # the branch commit this record is about
+    commit: str | None = None  # the merge commit on the integration branch
+    files: list[str] = Field(default_factory=list)  # conflicting files
+    collides_with: list[str] = Field(default_factory=list)  # earlier merges touching them
+    verify_log: str | None = None
+    reason: str | None = None
+
+
+class IntegrationState(BaseModel):
+    branch: str
+    path: str  # the integration worktree, relative to the repository root
+    created_branch: bool = True
+    ports: dict[str, int] = Field(default_factory=dict)
+    merges: dict[str, MergeRecord] = Field(default_factory=dict)
+    last_run_at: datetime | None = None
+    verify: str | None = None
+    advancing: str | None = None  # a fast-forward of the worktree under way to this commit
+
+
+class FeatureState(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    feature: str
+    spec: str | None = None
+    base: str  # the commit every workstream branch starts from
+    base_ref: str | None = None  # what the user named, e.g. "main"
+    created_at: datetime = Field(default_factory=now)
+    updated_at: datetime = Field(default_factory=now)
+    plan: Plan
+    run: RunSettings | None = None
+    workstreams: dict[str, SessionRecord] = Field(default_factory=dict)
+    integration: IntegrationState | None = None
+    external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
+
+    def total_cost(self) -> float:
+        return sum(record.total_cost_usd for record in self.workstreams.values())

@@ -1,0 +1,73 @@
+"""Where a feature's files live under `.worktrees/` (no heavy imports: status uses it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dispatch.core.errors import DispatchError
+
+WORKTREES = ".worktrees"
+
+
+@dataclass(frozen=True)
+class FeaturePaths:
+    root: Path  # the repository's top level
+    feature: str
+
+    @property
+    def dir(self) -> Path:
+        return self.root / WORKTREES / self.feature
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "sessions.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.dir / "logs"
+
+    @property
+    def results(self) -> Path:
+        return self.dir / "results"
+
+    @property
+    def coordination(self) -> Path:
+        return self.dir / "COORDINATION.md"
+
+    def worktree(self, name: str) -> Path:
+        return self.dir / name
+
+    def lock(self, purpose: str) -> Path:
+        return self.dir / f".{purpose}.lock"
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
+def features(root: Path) -> list[str]:
+    """Features under .worktrees/, by name."""
+    base = root / WORKTREES
+    if not base.is_dir():
+        return []
+    # plan.json too: a feature whose sessions.json was lost is still there (to repair).
+    return sorted({p.parent.name for pattern in ("*/sessions.json", "*/plan.json")
+                   for p in base.glob(pattern) if not p.parent.name.startswith(".")})
+
+
+def pick_feature(root: Path, given: str | None) -> str:
+    """The feature named, or the only one there is."""
+    known = features(root)
+    if given is not None:
+        if given not in known:
+            listing = f" (features here: {', '.join(known)})" if known else ""
+            from dispatch.core.text import shown
+
+            raise DispatchError(f"no feature {shown(given)} in {root / WORKTREES}{listing}; start "
+                                "one with 'dispatch start specs/<spec>.md'")
+        return given
+    if not known:
+        raise DispatchError("no features yet; start one with 'dispatch start specs/<spec>.md'")
+    if len(known) > 1:
+        raise DispatchError(f"several features exist ({', '.join(known)}); name one")
+    return known[0]

@@ -1,0 +1,53 @@
+"""Rendering a workstream's TASKS.md, the feature's COORDINATION.md and the prompts.
+
+Where the per-workstream files live, and why git never commits them: see workfiles.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dispatch.core import render
+from dispatch.spec.model import Workstream
+from dispatch.state.model import FeatureState
+from dispatch.state.paths import FeaturePaths
+from dispatch.workspace.workfiles import RESULTS, TASKS, WORK_DIR, ensure_work_dir
+
+
+def context(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> dict[str, Any]:
+    record = state.workstreams[ws.name]
+    plan = state.plan
+    return {
+        "plan": plan, "ws": ws, "record": record, "count": len(plan.workstreams),
+        "worktree": str(paths.worktree(ws.name)), "work_dir": WORK_DIR,
+        "tasks_file": TASKS, "results_file": RESULTS,
+        "coordination": str(paths.coordination),
+        "verify": ws.verify or plan.verify,
+        "waits_for": [state.workstreams[d] for d in ws.depends_on if d in state.workstreams],
+        "waited_by": plan.dependents(ws.name),
+    }
+
+
+def write_tasks(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> None:
+    """Write TASKS.md once: later runs must not undo the boxes a worker ticked."""
+    worktree = paths.worktree(ws.name)
+    ensure_work_dir(worktree)
+    target = worktree / TASKS
+    if not target.exists():
+        target.write_text(render.render("TASKS.md.j2", paths.root,
+                                        **context(paths, state, ws)))
+
+
+def write_coordination(paths: FeaturePaths, state: FeatureState) -> None:
+    """Write COORDINATION.md once; workers append to it afterwards."""
+    if paths.coordination.exists():
+        return
+    rows = [{"ws": ws, "record": state.workstreams[ws.name]} for ws in state.plan.workstreams
+            if ws.name in state.workstreams]
+    paths.coordination.write_text(render.render(
+        "COORDINATION.md.j2", paths.root, plan=state.plan, rows=rows, spec=state.spec or "-",
+        base=state.base))
+
+
+def prompt(name: str, paths: FeaturePaths, state: FeatureState, ws: Workstream) -> str:
+    return render.render(name, paths.root, **context(paths, state, ws)).strip()
