@@ -3,20 +3,16 @@ temporary global config and home folder, and no system config."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.gitrepo import make_repo
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_SPEC = REPO_ROOT / "specs" / "2026_11_22_09_00_00_plugin_system.md"
+from tests.support.cli import Result
+from tests.support.fakes import FakeClaude
+from tests.support.gitrepo import make_repo
 
 _REMOVED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "XDG_CONFIG_HOME", "CLAUDE_CLI_PATH",
             "MAX_CLAUDE_WORKERS", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_CONFIG_DIR",
@@ -55,14 +51,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def __repr__(self) -> str:
-        return f"Result(code={self.code}, out={self.out!r}, err={self.err!r})"
-
-
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         repo: Path) -> Callable[..., Result]:
@@ -77,27 +65,6 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
         return Result(code, captured.out, captured.err)
 
     return run
-
-
-class FakeClaude:
-    """The fake `claude` executable (tests/fakes/fake_claude.py) and what it recorded."""
-
-    def __init__(self, folder: Path) -> None:
-        self.state = folder / "state"
-        self.state.mkdir(parents=True)
-        self.path = folder / "bin" / "claude"
-        self.path.parent.mkdir()
-        self.path.write_text(f'#!/bin/sh\nexec "{sys.executable}" '
-                             f'"{REPO_ROOT / "tests/fakes/fake_claude.py"}" "$@"\n')
-        self.path.chmod(0o755)
-
-    def script(self, steps: dict[str, list[dict[str, object]]]) -> None:
-        (self.state / "script.json").write_text(json.dumps(steps))
-
-    def calls(self) -> list[dict[str, Any]]:
-        log = self.state / "calls.jsonl"
-        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() \
-            else []
 
 
 @pytest.fixture

@@ -38,11 +38,11 @@ from dispatch.sessions import claude_cli, client, launch, run_result, transition
 from dispatch.spec.model import AgentOptions
 from dispatch.state.model import RunSettings, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
-from tests.conftest import Result
 from tests.contract.realclaude import CLAUDE, ProxyTrap, claude_env, needs_claude, use_env
 from tests.contract.standin_api import StandinAPI, Step, Text, bash, http_error, write
-from tests.gitrepo import commit, git
-from tests.sessions_helpers import records
+from tests.support.cli import Result
+from tests.support.gitrepo import commit, git
+from tests.support.sessions import records
 
 Cli = Callable[..., Result]
 
@@ -450,8 +450,8 @@ def test_an_option_the_cli_rejects_is_a_failed_run(tmp_path: Path, claude_home: 
                                                    trap: ProxyTrap) -> None:
     """dispatch's runner (claude_cli.argv → launch.spawn → run_result.outcome_of →
     transitions.apply) with one unknown option: the real CLI refuses it before any network
-    use, and dispatch records the run failed with the CLI's message. So if dispatch's argv ever gained an
-    option this CLI does not know, the tests above would fail."""
+    use, and dispatch records the run failed with the CLI's message. So if dispatch's argv
+    ever gained an option this CLI does not know, the tests above would fail."""
     call = session_call([str(CLAUDE), "--definitely-not-an-option"], tmp_path)
     files = run_result.RunFiles(tmp_path / "run.json", tmp_path / "run.stderr")
     env = claude_env(CLOSED_PORT_URL, claude_home, proxy=trap.url)

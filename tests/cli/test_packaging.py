@@ -1,4 +1,4 @@
-"""The wheel carries the package and its built-in templates and runs outside the source tree."""
+"""The wheel carries the package and every resource file, and runs outside the source tree."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.conftest import EXAMPLE_SPEC, REPO_ROOT
+from tests.support.paths import EXAMPLE_SPEC, REPO_ROOT
 
 
-def test_wheel_holds_templates_and_runs_outside_the_source_tree(tmp_path: Path) -> None:
+def test_wheel_holds_every_resource_and_runs_outside_the_source_tree(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                     "--no-build-isolation", "--wheel-dir", str(tmp_path / "dist"),
                     str(REPO_ROOT)], check=True, capture_output=True)
@@ -20,9 +20,10 @@ def test_wheel_holds_templates_and_runs_outside_the_source_tree(tmp_path: Path) 
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         archive.extractall(tmp_path / "site")
-    shipped = {p.relative_to(REPO_ROOT / "templates").as_posix()
-               for p in (REPO_ROOT / "templates").rglob("*") if p.is_file()}
-    assert shipped and {f"dispatch/templates/{name}" for name in shipped} <= names
+    resources = REPO_ROOT / "dispatch" / "resources"
+    shipped = {p.relative_to(REPO_ROOT).as_posix() for p in resources.rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert len(shipped) > 20 and shipped <= names
 
     spec = tmp_path / "spec.md"
     spec.write_text(EXAMPLE_SPEC.read_text())
@@ -36,11 +37,14 @@ def test_wheel_holds_templates_and_runs_outside_the_source_tree(tmp_path: Path) 
     assert Path(first).is_relative_to(tmp_path / "site")
     assert json.loads(rest)["feature"] == "spec"
 
-    # install-commands and demo find their files in the installed package too.
-    assert {"dispatch/claude_commands/project/dispatch.md", "dispatch/sample/spec.md",
-            "dispatch/sample/project/env"} <= names
-    where = subprocess.run([sys.executable, "-c", "from dispatch import commands_install, "
-                            "demo; print(commands_install.source()); print(demo.SAMPLE)"],
+    # Templates, install-commands and demo find their files in the installed package.
+    assert {"dispatch/resources/commands/project/dispatch.md",
+            "dispatch/resources/sample/spec.md", "dispatch/resources/sample/project/env",
+            "dispatch/resources/templates/TASKS.md.j2"} <= names
+    where = subprocess.run([sys.executable, "-c", "from dispatch import resources; "
+                            "print(resources.templates()); print(resources.slash_commands()); "
+                            "print(resources.sample())"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
-    assert all(Path(line).is_relative_to(tmp_path / "site")
+    assert len(where.stdout.splitlines()) == 3
+    assert all(Path(line).is_relative_to(tmp_path / "site") and Path(line).is_dir()
                for line in where.stdout.splitlines())

@@ -8,7 +8,7 @@ from pathlib import Path
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
-from tests.gitrepo import git, write
+from tests.support.gitrepo import git, write
 
 FOUR = """\
 # Four

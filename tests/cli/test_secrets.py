@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import FakeClaude, Result
-from tests.gitrepo import commit, write
-from tests.sessions_helpers import THREE
+from tests.support.cli import Result
+from tests.support.fakes import FakeClaude
+from tests.support.gitrepo import commit, write
+from tests.support.sessions import THREE
 
 Cli = Callable[..., Result]
 SENTINEL = "s3ntinel-7f3a9c"

@@ -3,7 +3,7 @@ specs, .env files and repositories, a misbehaving `claude`, and state damaged by
 
 Every refusal exits 1 (or 2 for a usage error) with one line that says what to do, prints no
 traceback, and leaves the repository and .worktrees/ exactly as they were (tables in
-tests/hostile_cases.py). Inputs that are allowed (Jinja in a spec, a detached HEAD, a dirty
+tests/support/hostile_cases.py). Inputs that are allowed (Jinja in a spec, a detached HEAD, a dirty
 checkout, a worktree deleted by hand, a claude that crashes) are checked to work. A case that
 
 """
@@ -21,11 +21,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests import hostile_cases as hc
-from tests.conftest import FakeClaude, Result
-from tests.gitrepo import commit, git, make_repo, snapshot, write
-from tests.hostile_cases import Case, expect_error, expect_no_traceback, expect_usage
-from tests.sessions_helpers import settle
+from tests.support import hostile_cases as hc
+from tests.support.cli import Result
+from tests.support.fakes import FakeClaude
+from tests.support.gitrepo import commit, git, make_repo, snapshot, write
+from tests.support.hostile_cases import Case, expect_error, expect_no_traceback, expect_usage
+from tests.support.sessions import settle
 
 Cli = Callable[..., Result]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.gitrepo import commit
-from tests.sessions_helpers import THREE, records
+from tests.support.cli import Result
+from tests.support.gitrepo import commit
+from tests.support.sessions import THREE, records
 
 Cli = Callable[..., Result]
 

@@ -4,7 +4,7 @@ delay, run the same command again to completion, and check that everything conve
 Every trial draws its choices (the delay, whether the whole process group dies, …) from
 `random.Random(seed)` with the seed in the test id, so a failure reproduces with `-k <id>`
 (timing still varies from machine to machine: the seed fixes the moment, not the
-interleaving). The fake `claude` (tests/fakes/fake_claude.py) is the only thing faked; its
+interleaving). The fake `claude` (tests/support/fake_claude.py) is the only thing faked; its
 environment comes from the `fake_claude` fixture through `os.environ`.
 """
 
@@ -30,7 +30,7 @@ import pytest
 from dispatch.state.locks import holder_if_locked
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
-from tests.gitrepo import commit, git, make_repo, snapshot, write
+from tests.support.gitrepo import commit, git, make_repo, snapshot, write
 
 MASTER_SEED = 20261122
 FAST_TRIALS = 3  # quick sanity cases, always run

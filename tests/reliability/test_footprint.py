@@ -15,9 +15,9 @@ import psutil
 
 from dispatch.commands.status import collect
 from dispatch.state.paths import FeaturePaths
-from tests.conftest import Result
-from tests.gitrepo import commit
-from tests.sessions_helpers import THREE
+from tests.support.cli import Result
+from tests.support.gitrepo import commit
+from tests.support.sessions import THREE
 
 Cli = Callable[..., Result]
 

@@ -10,7 +10,7 @@ import pytest
 from dispatch.core.errors import DispatchError, SpecError
 from dispatch.spec.model import Plan
 from dispatch.spec.parse import parse_spec
-from tests.conftest import EXAMPLE_SPEC
+from tests.support.paths import EXAMPLE_SPEC
 
 
 def parse(tmp_path: Path, text: str, name: str = "spec.md") -> Plan:

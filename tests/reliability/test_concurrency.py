@@ -31,8 +31,7 @@ import pytest
 from dispatch.state.locks import FileLock, holder_if_locked
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
-from tests.conftest import FakeClaude
-from tests.crash_helpers import (
+from tests.support.crash import (
     MASTER_SEED,
     Evidence,
     Ran,
@@ -52,6 +51,7 @@ from tests.crash_helpers import (
     wait_for_supervisor,
     worktree_list,
 )
+from tests.support.fakes import FakeClaude
 
 EIGHT = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
 FEATURE = "eight"

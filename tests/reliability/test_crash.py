@@ -25,8 +25,7 @@ import pytest
 
 from dispatch.state.locks import FileLock
 from dispatch.state.paths import FeaturePaths
-from tests.conftest import FakeClaude
-from tests.crash_helpers import (
+from tests.support.crash import (
     FEATURE,
     INTEGRATE_SECONDS,
     NAMES,
@@ -59,8 +58,9 @@ from tests.crash_helpers import (
     wait_quiet,
     worktree_list,
 )
-from tests.gitrepo import git
-from tests.integrate_helpers import FOUR, work
+from tests.support.fakes import FakeClaude
+from tests.support.gitrepo import git
+from tests.support.integrate import FOUR, work
 
 START_FAST, START_SLOW = fast_and_slow("start")
 SUPERVISOR_FAST, SUPERVISOR_SLOW = fast_and_slow("supervisor")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result
-from tests.gitrepo import commit, git
-from tests.integrate_helpers import FOUR, work
+from tests.support.cli import Result
+from tests.support.gitrepo import commit, git
+from tests.support.integrate import FOUR, work
 
 Cli = Callable[..., Result]
 
@@ -95,7 +95,7 @@ def test_feature_branches_pushed_from_elsewhere_are_fetched(repo: Path, origin: 
 
     from dispatch.state.paths import FeaturePaths
     from dispatch.state.store import StateStore
-    from tests.integrate_helpers import _done
+    from tests.support.integrate import _done
 
     StateStore(FeaturePaths(repo, "four")).update(partial(_done, name="web"))
     result = cli("integrate", "--remote", "origin")

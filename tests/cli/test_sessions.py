@@ -13,9 +13,10 @@ import pytest
 from dispatch.core import procs
 from dispatch.sessions import client
 from dispatch.state.paths import FeaturePaths
-from tests.conftest import FakeClaude, Result
-from tests.gitrepo import commit, git, write
-from tests.sessions_helpers import THREE, records, settle, statuses
+from tests.support.cli import Result
+from tests.support.fakes import FakeClaude
+from tests.support.gitrepo import commit, git, write
+from tests.support.sessions import THREE, records, settle, statuses
 
 Cli = Callable[..., Result]
 

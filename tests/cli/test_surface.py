@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from dispatch.commands import install
-from tests.conftest import REPO_ROOT, Result
-from tests.gitrepo import commit, git
-from tests.sessions_helpers import THREE, settle, statuses
+from tests.support.cli import Result
+from tests.support.gitrepo import commit, git
+from tests.support.paths import REPO_ROOT
+from tests.support.sessions import THREE, settle, statuses
 
 Cli = Callable[..., Result]
 COMMANDS = ["dispatch-clean.md", "dispatch-integrate.md", "dispatch-resume.md",
@@ -22,7 +23,7 @@ COMMANDS = ["dispatch-clean.md", "dispatch-integrate.md", "dispatch-resume.md",
 
 
 def test_command_files_have_proper_frontmatter() -> None:
-    folder = REPO_ROOT / ".claude" / "commands" / "project"
+    folder = REPO_ROOT / "dispatch" / "resources" / "commands" / "project"
     assert sorted(p.name for p in folder.iterdir()) == COMMANDS
     for path in folder.iterdir():
         text = path.read_text()

@@ -12,7 +12,7 @@ import pytest
 
 from dispatch import __version__
 from dispatch.cli import main
-from tests.conftest import EXAMPLE_SPEC
+from tests.support.paths import EXAMPLE_SPEC
 
 SMALL = "# Small\n## Workstreams\n### Api\n**Goal**: serve\n**Files**: `api/**`\n- a\n- b\n" \
         "### Web (after Api)\n- c\n"
@@ -116,7 +116,7 @@ def test_unexpected_error_is_short_and_logged(tmp_path: Path, capsys: pytest.Cap
         raise RuntimeError("boom")
 
     # Simulates a bug inside dispatch to check how bugs are reported.
-    monkeypatch.setattr(dispatch.spec, "parse_spec", explode)
+    monkeypatch.setattr(dispatch.spec.parse, "parse_spec", explode)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     (tmp_path / "s.md").write_text(SMALL)
     code, out, err = run(capsys, "plan", str(tmp_path / "s.md"))
@@ -136,7 +136,7 @@ def test_ctrl_c_exits_130(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dispatch.spec, "parse_spec", interrupted)
+    monkeypatch.setattr(dispatch.spec.parse, "parse_spec", interrupted)
     (tmp_path / "s.md").write_text(SMALL)
     assert run(capsys, "plan", str(tmp_path / "s.md"))[0] == 130
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result
-from tests.gitrepo import commit, git, snapshot, write
-from tests.integrate_helpers import FOUR, work
+from tests.support.cli import Result
+from tests.support.gitrepo import commit, git, snapshot, write
+from tests.support.integrate import FOUR, work
 
 Cli = Callable[..., Result]
 VERIFY = "sh check.sh"  # the project's test command: fails when any file says BROKEN

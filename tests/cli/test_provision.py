@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from dotenv import dotenv_values
 
-from tests.conftest import Result
-from tests.gitrepo import commit, git, snapshot, write
+from tests.support.cli import Result
+from tests.support.gitrepo import commit, git, snapshot, write
 
 FIVE = """\
 # Five streams

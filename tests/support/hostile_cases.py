@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dispatch.core.text import shown
-from tests.conftest import Result
-from tests.gitrepo import snapshot
+from tests.support.cli import Result
+from tests.support.gitrepo import snapshot
 
 TRACEBACK = "Traceback (most recent call last)"
 NAME_RULE = "use letters a-z, digits, '.', '_', '-', starting with a letter or digit"
