@@ -17,23 +17,18 @@ _REMOTE = "Across machines"
 def check_command(feature: FeatureArg = None, *, as_json: Json = False) -> None:
     """Predict merge conflicts between every pair of workstream branches (and with the
     base), and list changes outside each workstream's owned files. Touches nothing."""
+    from dispatch.commands.check import check, details, matrix
     from dispatch.core import ui
     from dispatch.gitops import repository
-    from dispatch.integration import merge_queue
-    from dispatch.integration.check_view import details, matrix
     from dispatch.state.paths import FeaturePaths, pick_feature
-    from dispatch.state.store import StateStore
 
     root = repository.find(Path.cwd()).root
-    paths = FeaturePaths(root, pick_feature(root, feature))
-    state = StateStore(paths).load()
-    tips = merge_queue.branch_tips(paths, state, {})
-    prediction = merge_queue.predict(paths, state, tips)
+    checked = check(FeaturePaths(root, pick_feature(root, feature)))
     if as_json:
-        ui.print_json(prediction.as_json())
+        ui.print_json(checked.prediction.as_json())
         return
-    ui.out().print(matrix(prediction, [n for n in state.workstreams if n in tips]))
-    for line in details(prediction):
+    ui.out().print(matrix(checked.prediction, checked.names))
+    for line in details(checked.prediction):
         ui.say(line)
 
 

@@ -76,7 +76,7 @@ def stop_command(
     paths = FeaturePaths(root, pick_feature(root, feature))
     known = list(StateStore(paths).load().workstreams)
     if workstream is not None and workstream not in known:
-        from dispatch.spec.names import unknown_workstream
+        from dispatch.state.names import unknown_workstream
 
         raise unknown_workstream(paths.feature, workstream, known)
     stopped = client.stop(paths, [workstream] if workstream else None)
@@ -113,7 +113,7 @@ def repair_command(
     from dispatch.commands import repair
     from dispatch.core import ui
     from dispatch.gitops import repository
-    from dispatch.spec import names
+    from dispatch.state import names
     from dispatch.state.paths import FeaturePaths
 
     root = repository.find(Path.cwd()).root

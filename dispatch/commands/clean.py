@@ -16,11 +16,18 @@ from dispatch.gitops import refs, remotes, tree, worktrees
 from dispatch.sessions import client
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState
-from dispatch.state.paths import WORKTREES, FeaturePaths
+from dispatch.state.paths import (
+    ARCHIVE,
+    COORDINATION,
+    PLAN_FILE,
+    REPORT,
+    STATE_FILE,
+    WORKTREES,
+    FeaturePaths,
+)
 from dispatch.state.store import StateStore
 
-ARCHIVE = ".archive"
-_KEEP_FILES = ("sessions.json", "INTEGRATION.md", "COORDINATION.md", "plan.json")
+_KEEP_FILES = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE)
 
 
 @dataclass

@@ -51,7 +51,7 @@ def run(root: Path, request: Request) -> int:
 def _feature(root: Path, request: Request) -> str:
     if request.pattern is None:
         return pick_feature(root, request.feature)
-    from dispatch.spec.names import check_feature_name
+    from dispatch.state.names import check_feature_name
 
     name = request.feature or external.feature_name(request.pattern)
     if request.feature is not None and request.feature not in features(root):

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError
-from dispatch.spec.names import unknown_workstream
+from dispatch.state.names import unknown_workstream
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 

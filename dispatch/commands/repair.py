@@ -15,9 +15,9 @@ from pathlib import Path
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import history, refs
 from dispatch.sessions import run_result
-from dispatch.spec.model import Plan
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, SessionRecord
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import Plan
 from dispatch.state.store import StateStore, write_atomic
 from dispatch.workspace import ports, workfiles
 
@@ -57,7 +57,7 @@ def _plan(paths: FeaturePaths, spec: Path | None) -> Plan:
             raise DispatchError(f"{spec} is the spec of feature '{plan.feature}', not "
                                 f"'{paths.feature}'")
         return plan
-    saved = paths.dir / "plan.json"
+    saved = paths.plan_file
     try:
         return Plan.model_validate_json(saved.read_text())
     except (OSError, ValueError):
@@ -148,5 +148,5 @@ def _integration(paths: FeaturePaths, state: FeatureState) -> IntegrationState |
         tip = refs.branch_commit(paths.root, record.branch)
         if tip and tip != state.base and refs.is_ancestor(paths.root, tip, head):
             merges[name] = MergeRecord(status="merged", tip=tip, reason="found by repair")
-    return IntegrationState(branch=branch, path=paths.relative(paths.worktree("integration")),
+    return IntegrationState(branch=branch, path=paths.relative(paths.integration),
                             merges=merges)

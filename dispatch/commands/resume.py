@@ -7,8 +7,8 @@ from functools import partial
 from dispatch.core import procs
 from dispatch.core.errors import DispatchError
 from dispatch.sessions import claude_cli, client
-from dispatch.spec.names import unknown_workstream
 from dispatch.state.model import FeatureState, RunSettings, SessionRecord
+from dispatch.state.names import unknown_workstream
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 

@@ -12,9 +12,9 @@ from dispatch.core import ui
 from dispatch.core.errors import DispatchError
 from dispatch.gitops.repository import Repo
 from dispatch.sessions import claude_cli, client
-from dispatch.spec.model import AgentOptions, Plan
 from dispatch.state.model import FeatureState, RunSettings
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import AgentOptions, Plan
 from dispatch.state.store import StateStore
 from dispatch.workspace.preflight import StartOptions
 from dispatch.workspace.provision import provision

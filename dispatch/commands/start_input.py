@@ -9,7 +9,7 @@ from typing import Literal
 
 from dispatch.core import render
 from dispatch.core.errors import DispatchError
-from dispatch.spec import names
+from dispatch.state import names
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 

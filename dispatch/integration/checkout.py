@@ -16,11 +16,9 @@ from pathlib import Path
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import history, refs, tree, worktrees
 from dispatch.state.model import FeatureState, IntegrationState
-from dispatch.state.paths import FeaturePaths
+from dispatch.state.paths import INTEGRATION, FeaturePaths
 from dispatch.workspace import ports
 from dispatch.workspace.envfile import read_root_env, write_worktree_env
-
-NAME = "integration"
 
 
 def planned(paths: FeaturePaths, state: FeatureState, *, force: bool) -> IntegrationState:
@@ -28,12 +26,12 @@ def planned(paths: FeaturePaths, state: FeatureState, *, force: bool) -> Integra
     did not make unless `force`. Changes nothing."""
     if state.integration is not None:
         return state.integration
-    branch = f"{state.feature}/{NAME}"
+    branch = f"{state.feature}/{INTEGRATION}"
     exists = refs.branch_commit(paths.root, branch) is not None
     if exists and not force:
         raise DispatchError(f"branch '{branch}' exists but was not made by dispatch; pass "
                             "--force to integrate into it as it is, or rename it")
-    return IntegrationState(branch=branch, path=paths.relative(paths.worktree(NAME)),
+    return IntegrationState(branch=branch, path=paths.relative(paths.integration),
                             created_branch=not exists)
 
 

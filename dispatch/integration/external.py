@@ -12,10 +12,10 @@ from functools import partial
 
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import repository
-from dispatch.spec import names
-from dispatch.spec.model import Plan, Workstream
+from dispatch.state import names
 from dispatch.state.model import FeatureState, SessionRecord
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import Plan, Workstream
 from dispatch.state.store import StateStore
 
 

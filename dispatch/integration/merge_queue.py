@@ -19,10 +19,10 @@ from pathlib import Path
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import history, merges, refs
 from dispatch.integration import checkout, conflicts
-from dispatch.spec import dependencies
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import dependency_order
 from dispatch.state.store import StateStore
 from dispatch.workspace.verify import run_verify
 
@@ -145,7 +145,7 @@ def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
         statuses = ", ".join(f"{n}: {state.workstreams[n].status}" for n in names)
         raise DispatchError(f"nothing to integrate: no workstream is {' or '.join(options.include)}"
                             f" ({statuses}); resume them, or choose with --include / --only")
-    order = dependencies.topological(names, lambda n: state.workstreams[n].depends_on)
+    order = dependency_order(names, lambda n: state.workstreams[n].depends_on)
     return [n for n in order if n in chosen]
 
 

@@ -46,7 +46,7 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         merged=merged, prediction=prediction, total_cost=state.total_cost(),
         rehearsal=any(row.worker == "rehearsal" for row in rows),
         next_steps=next_steps(state, rows), written_at=now().isoformat())
-    target = paths.dir / "INTEGRATION.md"
+    target = paths.report
     write_atomic(target, text)
     return target
 

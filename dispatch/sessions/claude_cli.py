@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError
-from dispatch.spec.model import AgentOptions
+from dispatch.state.plan import AgentOptions
 
 DEFAULTS = AgentOptions(model="sonnet", permission_mode="acceptEdits", allowed_tools=["Bash"])
 INSTALL_HINT = ("install Claude Code ('npm install -g @anthropic-ai/claude-code'), or pass "

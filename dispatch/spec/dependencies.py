@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 _RANGE = re.compile(r"\b(\d+)\s*(?:-|–|—|\.\.|to|through)\s*(\d+)\b")
@@ -102,21 +101,6 @@ def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
         if node not in state and (cycle := visit(node)):
             return cycle
     return None
-
-
-def topological(names: list[str], depends_on: Callable[[str], list[str]]) -> list[str]:
-    """Dependencies first, otherwise spec order (the graph is known to be acyclic)."""
-    done: list[str] = []
-
-    def place(name: str) -> None:
-        if name not in done:
-            for dep in depends_on(name):
-                place(dep)
-            done.append(name)
-
-    for name in names:
-        place(name)
-    return done
 
 
 def patterns_overlap(a: str, b: str) -> bool:

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
-from dispatch.spec import dependencies, names
+from dispatch.spec import dependencies
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.fields import Fields, collect_fields
-from dispatch.spec.model import AgentOptions, Frontmatter, Plan, Workstream
+from dispatch.spec.frontmatter import Frontmatter
 from dispatch.spec.source import SpecSource, read_spec
+from dispatch.state import names
+from dispatch.state.plan import AgentOptions, Plan, Workstream
 
 _SECTION = re.compile(r"\b(?:parallel\s+)?work\s*-?\s*streams?\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?:(?:work\s*-?\s*)?stream|ws)\s*#?\s*(\d+)\s*(?:[:.)\-–—]\s*|\s+)(.*)$",

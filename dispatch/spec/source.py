@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.core.errors import DispatchError, SpecError
-from dispatch.spec.model import Frontmatter
+from dispatch.spec.frontmatter import Frontmatter
 
 # Real specs are a few pages; anything this large is the wrong file (or an attack).
 MAX_SPEC_BYTES = 2 * 1024 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dispatch.spec.model import Plan
+from dispatch.state.plan import Plan
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dispatch.spec.model import AgentOptions, Plan
+from dispatch.state.plan import AgentOptions, Plan
 
 SCHEMA_VERSION = 1
 

@@ -8,6 +8,20 @@ from pathlib import Path
 from dispatch.core.errors import DispatchError
 
 WORKTREES = ".worktrees"
+ARCHIVE = ".archive"  # beside the features: `.worktrees/.archive/<feature>-<time>/`
+
+# Everything dispatch keeps in `.worktrees/<feature>/` beside the workstreams' worktrees. A
+# workstream's worktree is `.worktrees/<feature>/<name>`, so no workstream may be named like
+# one of these (names.RESERVED_WORKSTREAMS is derived from this table); locks are
+# `.<purpose>.lock`, hidden names no workstream can have.
+STATE_FILE = "sessions.json"
+PLAN_FILE = "plan.json"
+COORDINATION = "COORDINATION.md"
+REPORT = "INTEGRATION.md"
+LOGS = "logs"
+RESULTS = "results"
+INTEGRATION = "integration"  # the integration worktree
+FEATURE_ENTRIES = (STATE_FILE, PLAN_FILE, COORDINATION, REPORT, LOGS, RESULTS, INTEGRATION)
 
 
 @dataclass(frozen=True)
@@ -21,19 +35,31 @@ class FeaturePaths:
 
     @property
     def state_file(self) -> Path:
-        return self.dir / "sessions.json"
+        return self.dir / STATE_FILE
+
+    @property
+    def plan_file(self) -> Path:
+        return self.dir / PLAN_FILE
 
     @property
     def logs(self) -> Path:
-        return self.dir / "logs"
+        return self.dir / LOGS
 
     @property
     def results(self) -> Path:
-        return self.dir / "results"
+        return self.dir / RESULTS
 
     @property
     def coordination(self) -> Path:
-        return self.dir / "COORDINATION.md"
+        return self.dir / COORDINATION
+
+    @property
+    def report(self) -> Path:
+        return self.dir / REPORT
+
+    @property
+    def integration(self) -> Path:
+        return self.dir / INTEGRATION
 
     def worktree(self, name: str) -> Path:
         return self.dir / name

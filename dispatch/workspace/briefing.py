@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from dispatch.core import render
-from dispatch.spec.model import Workstream
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import Workstream
 from dispatch.workspace.workfiles import RESULTS, TASKS, WORK_DIR, ensure_work_dir
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import history, refs, repository, worktrees
-from dispatch.spec.model import Plan, Workstream
 from dispatch.state.model import FeatureState, SessionRecord
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import Plan, Workstream
 from dispatch.state.store import StateStore
 from dispatch.workspace import ports
 from dispatch.workspace.envfile import EnvSource, read_root_env

@@ -16,10 +16,10 @@ from pathlib import Path
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import refs, tree, worktrees
 from dispatch.gitops.repository import Repo
-from dispatch.spec.model import Plan
 from dispatch.state.locks import FileLock, try_lock
 from dispatch.state.model import FeatureState, SetupResult
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import Plan
 from dispatch.state.store import StateStore, write_if_changed
 from dispatch.workspace import briefing, preflight
 from dispatch.workspace.envfile import write_worktree_env
@@ -212,7 +212,7 @@ def _write_files(store: StateStore, prep: Preparation) -> None:
             write_worktree_env(prep.env, worktree, record.ports)
         briefing.write_tasks(prep.paths, state, job.ws)
     briefing.write_coordination(prep.paths, state)
-    write_if_changed(prep.paths.dir / "plan.json", state.plan.model_dump_json(indent=2) + "\n")
+    write_if_changed(prep.paths.plan_file, state.plan.model_dump_json(indent=2) + "\n")
 
 
 def _setup_all(store: StateStore, prep: Preparation, options: StartOptions,

@@ -396,3 +396,16 @@ def test_overloaded_twice_then_success_resumes_the_same_session(
     assert [c["resume"] for c in api] == [False, True, True]
     assert {c["session_id"] for c in api} == {done["api"]["session_id"]}
     assert (done["api"]["status"], done["api"]["attempts"]) == ("done", 3)
+
+
+def test_a_workstream_titled_results_keeps_its_own_worktree(repo: Path, cli: Cli) -> None:
+    """Regression: its worktree was the feature's results/ folder, so the other
+    workstream's RESULTS copy landed in it and it ended needs_attention."""
+    commit(repo, {"specs/r.md": "# R\n## Workstreams\n### Results\n- [ ] a\n"
+                                "### Api\n- [ ] b\n"}, "spec")
+    assert cli("start", "specs/r.md", "--rehearse", "--wait").code == 0
+    found = records(repo, "r")
+    assert statuses(found) == {"results-ws": "done", "api": "done"}
+    kept = repo / ".worktrees/r/results"
+    assert sorted(p.name for p in kept.iterdir()) == ["api.md", "results-ws.md"]
+    assert not (repo / ".worktrees/r/results-ws/api.md").exists()

@@ -35,9 +35,9 @@ import pytest
 
 from dispatch.core import procs
 from dispatch.sessions import claude_cli, client, launch, run_result, transitions
-from dispatch.spec.model import AgentOptions
 from dispatch.state.model import RunSettings, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import AgentOptions
 from tests.contract.realclaude import CLAUDE, ProxyTrap, claude_env, needs_claude, use_env
 from tests.contract.standin_api import StandinAPI, Step, Text, bash, http_error, write
 from tests.support.cli import Result

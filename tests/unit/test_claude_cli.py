@@ -8,7 +8,7 @@ import pytest
 
 from dispatch.core.errors import DispatchError
 from dispatch.sessions import claude_cli
-from dispatch.spec.model import AgentOptions
+from dispatch.state.plan import AgentOptions
 
 
 def call(**options: object) -> claude_cli.SessionCall:

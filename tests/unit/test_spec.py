@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dispatch.core.errors import DispatchError, SpecError
-from dispatch.spec.model import Plan
 from dispatch.spec.parse import parse_spec
+from dispatch.state.plan import Plan
 from tests.support.paths import EXAMPLE_SPEC
 
 
@@ -212,6 +212,12 @@ def test_reserved_and_odd_titles_get_safe_slugs(tmp_path: Path) -> None:
                            "### 🚀\n- z\n### ../../etc -rf\n- w\n")
     assert [ws.name for ws in plan.workstreams] == [
         "integration-ws", "logs-ws", "ws-3", "etc-rf"]
+
+
+def test_a_workstream_titled_like_a_feature_folder_entry_is_renamed(tmp_path: Path) -> None:
+    """Regression: "Results" became `results`, the folder where every RESULTS.md is kept."""
+    plan = parse(tmp_path, "## Workstreams\n### Results\n- x\n### Api\n- y\n")
+    assert [ws.name for ws in plan.workstreams] == ["results-ws", "api"]
 
 
 def test_overlapping_ownership_is_a_warning(tmp_path: Path) -> None:

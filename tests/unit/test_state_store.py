@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from dispatch.core.errors import DispatchError
-from dispatch.spec.model import Plan, Workstream
 from dispatch.state.locks import FileLock
 from dispatch.state.model import FeatureState, SessionRecord
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.plan import Plan, Workstream
 from dispatch.state.store import StateStore
 
 NAMES = [f"ws{i}" for i in range(8)]

@@ -12,14 +12,19 @@ import unicodedata
 
 from dispatch.core.errors import DispatchError
 from dispatch.core.text import shown
+from dispatch.state.paths import FEATURE_ENTRIES
 
 MAX_NAME = 48
-# Names the tool itself uses inside .worktrees/<feature>/.
-RESERVED_WORKSTREAMS = frozenset({"logs", "integration", "prompts", "locks", "archive", "head"})
-RESERVED_FEATURES = frozenset({"head", "logs", "archive", "locks"})
-
 FEATURE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 WORKSTREAM_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+# `head` as a branch component reads like git's HEAD in every message: never a name.
+_CONFUSING = frozenset({"head"})
+# A workstream's worktree sits beside dispatch's own files in the feature folder: the names
+# of those files that a workstream slug could take are reserved (paths.FEATURE_ENTRIES).
+RESERVED_WORKSTREAMS = frozenset(
+    name for name in FEATURE_ENTRIES if WORKSTREAM_RE.fullmatch(name)) | _CONFUSING
+# Features sit beside `.archive` only, which no feature name can be.
+RESERVED_FEATURES = _CONFUSING
 _DATE_PREFIX = re.compile(r"^\d{4}([-_.]?)\d{2}\1\d{2}(?:[-_.T]\d{2}(?:[-_.:]?\d{2}){1,2})?[-_. ]+")
 
 
@@ -68,12 +73,6 @@ def unknown_workstream(feature: str, name: str, known: list[str]) -> DispatchErr
 def check_feature_name(name: str) -> str:
     """Validate a feature name given explicitly (frontmatter, command line)."""
     _check(name, FEATURE_RE, RESERVED_FEATURES, "feature", "letters a-z, digits, '.', '_', '-'")
-    return name
-
-
-def check_workstream_name(name: str) -> str:
-    """Validate a workstream name given explicitly (command line, frontmatter keys)."""
-    _check(name, WORKSTREAM_RE, RESERVED_WORKSTREAMS, "workstream", "letters a-z, digits, '-'")
     return name
 
 

@@ -1,10 +1,11 @@
-"""The data dispatch passes around: the plan parsed from a spec.
+"""The plan parsed from a spec: the workstreams and how their sessions run.
 
-The state kept on disk while a feature runs lives in `state_models.py`.
+Kept in sessions.json and plan.json; the rest of a running feature's state is in `model.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,27 +27,6 @@ class AgentOptions(BaseModel):
     def overlay(self, other: AgentOptions) -> AgentOptions:
         """These options with every field that `other` sets taken from `other`."""
         return self.model_copy(update=other.model_dump(exclude_none=True))
-
-
-class WorkstreamOverrides(AgentOptions):
-    """Per-workstream settings from the frontmatter's `workstreams:` mapping."""
-
-    verify: str | None = None
-    branch: str | None = None
-
-
-class Frontmatter(AgentOptions):
-    """The optional YAML block at the top of a spec."""
-
-    feature: str | None = None
-    title: str | None = None
-    base: str | None = None
-    setup: str | None = None
-    verify: str | None = None
-    base_port: int | None = Field(default=None, ge=1024, le=65000)
-    max_parallel: int | None = Field(default=None, ge=1, le=64)
-    budget_usd: float | None = Field(default=None, gt=0)
-    workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)
 
 
 class Workstream(BaseModel):
@@ -91,3 +71,18 @@ class Plan(BaseModel):
 
     def dependents(self, name: str) -> list[str]:
         return [ws.name for ws in self.workstreams if name in ws.depends_on]
+
+
+def dependency_order(names: list[str], depends_on: Callable[[str], list[str]]) -> list[str]:
+    """Dependencies first, otherwise spec order (the graph is known to be acyclic)."""
+    done: list[str] = []
+
+    def place(name: str) -> None:
+        if name not in done:
+            for dep in depends_on(name):
+                place(dep)
+            done.append(name)
+
+    for name in names:
+        place(name)
+    return done

@@ -1,13 +1,31 @@
-"""`dispatch check` output: the conflict matrix and the out-of-scope changes."""
+"""`dispatch check`: predict conflicts (nothing is merged) and show the matrix and the
+out-of-scope changes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dispatch.integration import merge_queue
 from dispatch.integration.conflicts import Prediction
+from dispatch.state.paths import FeaturePaths
+from dispatch.state.store import StateStore
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+
+
+@dataclass
+class Checked:
+    prediction: Prediction
+    names: list[str]  # the workstreams with a branch, in spec order
+
+
+def check(paths: FeaturePaths) -> Checked:
+    state = StateStore(paths).load()
+    tips = merge_queue.branch_tips(paths, state, {})
+    return Checked(merge_queue.predict(paths, state, tips),
+                   [name for name in state.workstreams if name in tips])
 
 
 def matrix(prediction: Prediction, names: list[str]) -> RenderableType:

@@ -1,0 +1,28 @@
+"""The optional YAML block at the top of a spec, as validated data."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from dispatch.state.plan import AgentOptions
+
+
+class WorkstreamOverrides(AgentOptions):
+    """Per-workstream settings from the frontmatter's `workstreams:` mapping."""
+
+    verify: str | None = None
+    branch: str | None = None
+
+
+class Frontmatter(AgentOptions):
+    """The optional YAML block at the top of a spec."""
+
+    feature: str | None = None
+    title: str | None = None
+    base: str | None = None
+    setup: str | None = None
+    verify: str | None = None
+    base_port: int | None = Field(default=None, ge=1024, le=65000)
+    max_parallel: int | None = Field(default=None, ge=1, le=64)
+    budget_usd: float | None = Field(default=None, gt=0)
+    workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)
