@@ -3,12 +3,13 @@ and the watch loop."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core import ui
-from dispatch.core.errors import DispatchError
+from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import refs, remotes
 from dispatch.gitops.repository import find
 from dispatch.integration import external, merge_queue, report
@@ -157,11 +158,8 @@ def _watch(paths: FeaturePaths, request: Request) -> int:
     ui.note(f"watching {request.remote} every {request.interval:g}s; Ctrl-C stops")
     try:
         while True:
-            try:
+            with contextlib.suppress(NothingToIntegrate):
                 once(paths, request, waiting_ok=True)
-            except DispatchError as exc:
-                if "nothing to integrate" not in exc.message:
-                    raise
             time.sleep(request.interval)
     except KeyboardInterrupt:
         return 0

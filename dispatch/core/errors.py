@@ -35,3 +35,7 @@ class SpecError(DispatchError):
 
 class BusyError(DispatchError):
     """Another dispatch process holds the lock this one needs."""
+
+
+class NothingToIntegrate(DispatchError):
+    """No workstream is ready to merge (yet): `integrate --watch` keeps waiting on this."""

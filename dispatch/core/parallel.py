@@ -29,7 +29,7 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], threads: int) -
                 return
             try:
                 results[index] = function(items[index])
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            except BaseException as exc:
                 errors.append(exc)
 
     workers = [threading.Thread(target=work, daemon=True)

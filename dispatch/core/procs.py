@@ -27,6 +27,21 @@ def run_in_group(argv: list[str], cwd: Path, out: IO[str] | IO[bytes], env: dict
         raise
 
 
+def run_logged(command: str, cwd: Path, log: Path, env: dict[str, str],
+               timeout: float) -> int | None:
+    """Run a user's shell command (setup, verify) as written, output to `log` after a
+    `$ command` line; its exit code, or None when it was stopped after `timeout` seconds."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        out.write(f"$ {command}\n")
+        out.flush()
+        code = run_in_group(["/bin/sh", "-c", command], cwd, out, {**os.environ, **env},
+                            timeout)
+        if code is None:
+            out.write(f"\n[dispatch] stopped after {timeout:.0f}s\n")
+    return code
+
+
 def stop_group(pid: int, grace: float = 5.0) -> None:
     """End the process led by `pid`: its group, and every descendant that left the group
     (claude runs each Bash tool command in a group of its own). SIGTERM first, SIGKILL for
@@ -54,7 +69,7 @@ def _signal_all(pgid: int, processes: list[Any], signum: int) -> None:
     for process in processes:
         try:
             process.send_signal(signum)
-        except Exception:  # noqa: BLE001 - gone already, or not ours to signal
+        except Exception:
             pass
 
 

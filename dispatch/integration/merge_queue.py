@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from dispatch.core.errors import DispatchError
+from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import history, merges, refs
 from dispatch.integration import checkout, conflicts
 from dispatch.state.locks import try_lock
@@ -143,8 +143,9 @@ def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
         chosen = [n for n in names if state.workstreams[n].status in options.include]
     if not chosen:
         statuses = ", ".join(f"{n}: {state.workstreams[n].status}" for n in names)
-        raise DispatchError(f"nothing to integrate: no workstream is {' or '.join(options.include)}"
-                            f" ({statuses}); resume them, or choose with --include / --only")
+        raise NothingToIntegrate(
+            f"nothing to integrate: no workstream is {' or '.join(options.include)} "
+            f"({statuses}); resume them, or choose with --include / --only")
     order = dependency_order(names, lambda n: state.workstreams[n].depends_on)
     return [n for n in order if n in chosen]
 

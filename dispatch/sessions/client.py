@@ -85,8 +85,8 @@ def set_run(store: StateStore, run: RunSettings, relaunch: tuple[str, ...]) -> F
 
 
 def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> FeatureState:
-    """Until the supervisor has looked at every queued workstream (started it, or said why
-    it waits)."""
+    """Until the supervisor has looked at every queued workstream (started it, with its pid
+    recorded, or said why it waits)."""
     store = StateStore(supervision.paths)
     deadline = time.monotonic() + timeout
     while True:
@@ -101,7 +101,11 @@ def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> Fea
 
 
 def _undecided(state: FeatureState) -> bool:
-    return any(r.status == "pending" and r.error is None for r in state.workstreams.values())
+    """A queued workstream the supervisor has not looked at yet, or one it is launching:
+    `running` is recorded before the process exists, its pid just after (see sessions/run.py).
+    Waiting for the pid too means a command that returns has launched what it reports."""
+    return any((r.status == "pending" and r.error is None) or
+               (r.status == "running" and r.pid is None) for r in state.workstreams.values())
 
 
 def wait_finished(supervision: Supervision, tick: Callable[[FeatureState], None],

@@ -58,15 +58,15 @@ def start_run(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
     record = state.workstreams[name]
     worktree = paths.worktree(name)
     if not worktree.is_dir():
-        store.update(partial(_set, name=name, status="failed", error=(
+        store.set(name, status="failed", error=(
             f"its worktree {paths.relative(worktree)} is missing; run 'dispatch start "
-            f"{state.feature}' to recreate it")))
+            f"{state.feature}' to recreate it"))
         return None
     if not _dependencies_merged(paths, store, state, record):
         return None
     if record.start_commit is None:
         start = refs.head(worktree)
-        store.update(partial(_set, name=name, start_commit=start))
+        store.set(name, start_commit=start)
     return _launch(paths, store, name)
 
 
@@ -88,7 +88,7 @@ def _dependencies_merged(paths: FeaturePaths, store: StateStore, state: FeatureS
                f"then 'dispatch resume {record.name}'")
     else:
         return True
-    store.update(partial(_set, name=record.name, status="needs_attention", error=why))
+    store.set(record.name, status="needs_attention", error=why)
     return False
 
 
@@ -106,11 +106,10 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
                                                                              state.feature),
                              files)
     except OSError as exc:
-        store.update(partial(_set, name=name, status="failed", pid=None,
-                             error=f"cannot run {argv[0]}: {exc.strerror or exc}"))
+        store.set(name, status="failed", pid=None,
+                  error=f"cannot run {argv[0]}: {exc.strerror or exc}")
         return None
-    store.update(partial(_set, name=name, pid=popen.pid,
-                         pid_started=procs.start_time(popen.pid)))
+    store.set(name, pid=popen.pid, pid_started=procs.start_time(popen.pid))
     return Run(name, files, popen.pid, popen)
 
 
@@ -191,8 +190,3 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
 def _merged(state: FeatureState, name: str, merged: list[str]) -> None:
     record = state.workstreams[name]
     record.deps_merged += [dep for dep in merged if dep not in record.deps_merged]
-
-
-def _set(state: FeatureState, name: str, **changes: object) -> None:
-    for key, value in changes.items():
-        setattr(state.workstreams[name], key, value)

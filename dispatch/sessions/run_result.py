@@ -1,8 +1,9 @@
 """What a finished `claude -p --output-format json` run means (pure functions).
 
-Shapes handled (see CLAUDE_CLI.md): a success object; `is_error: true` with the message in
-`result` (auth and API errors, `api_error_status` holding the HTTP status); error subtypes
-with an `errors` list and no `result`; empty or non-JSON stdout (a crash); a killed process.
+Shapes handled (those of the real CLI, pinned in the contract tests): a success object;
+`is_error: true` with the message in `result` (auth and API errors, `api_error_status`
+holding the HTTP status); error subtypes with an `errors` list and no `result`; empty or
+non-JSON stdout (a crash); a killed process.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any, Literal
 from dispatch.state.paths import FeaturePaths
 
 Kind = Literal["success", "error", "crash", "killed"]
+# A real result is one JSON line of a few KB; more than this on stdout is not a result.
 MAX_RESULT_BYTES = 20 * 1024 * 1024
 # A program that handles SIGHUP/SIGINT/SIGKILL/SIGTERM itself often exits 128 + signal (the
 # real claude exits 143 on SIGTERM, printing nothing): that is a killed run, not a crash.
-_SIGNAL_EXITS = {129, 130, 137, 143}  # a real result is one JSON line; 50 MB of it is garbage
+_SIGNAL_EXITS = {129, 130, 137, 143}
 _TRANSIENT = (
     r"overloaded|rate.?limit|(?:error|status|http)\W{0,3}(?:429|5\d\d)\b|\((?:429|5\d\d)\)|"
     r"unable to connect|connection ?(?:refused|reset)|"

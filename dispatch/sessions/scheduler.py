@@ -9,8 +9,6 @@ from dispatch.state.model import FeatureState, SessionRecord
 
 # Statuses a supervisor may pick up and launch.
 STARTABLE = ("pending", "waiting", "retrying")
-# Statuses that make dependents wait until a person acts (resume, fix).
-STALLED = ("needs_attention", "stopped", "interrupted", "provisioning")
 FAILED = ("failed", "blocked")
 
 

@@ -6,7 +6,8 @@ ends with its work incomplete, and exits when nothing can move without a person.
 run in their own process groups with their output in files, so they outlive a supervisor
 that dies; the next supervisor adopts them.
 
-Run as `python -m dispatch.sessions.supervisor <repo root> <feature>` (see `ensure_running`).
+Run as `python -m dispatch.sessions.supervisor <repo root> <feature>` (started by
+`client.ensure_supervisor`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class Supervisor:
             pid = record.pid
             if pid is None and record.session_id:
                 pid = launch.find_session_process(record.session_id)
+                if pid is not None:  # its launcher died before saving the pid: save it now
+                    self.store.set(record.name, pid=pid, pid_started=procs.start_time(pid))
             run = Run.adopted(self.paths, record, pid)
             if pid is not None and procs.is_alive(pid, record.pid_started if record.pid else
                                                   None):

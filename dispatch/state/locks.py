@@ -48,7 +48,9 @@ class FileLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            # An empty file means "no holder": a probe never reads a released holder's pid.
             # Closing drops the lock; the file stays (unlinking would race with a waiter).
+            os.ftruncate(self._fd, 0)
             os.close(self._fd)
             self._fd = None
 
@@ -74,22 +76,38 @@ class FileLock:
         self.release()
 
 
-def holder_if_locked(path: Path) -> int | None:
+def holder_if_locked(path: Path, patience: float = 1.0) -> int | None:
     """The pid holding the lock at `path` right now, or None when nobody holds it.
+
+    A process writes its pid just after it takes the lock: a probe that finds the lock held
+    and no pid yet waits for it, at most `patience` seconds. A holder that never writes one
+    (stopped in that instant) cannot be named or signalled, and is reported as None.
 
     The probe takes the lock for an instant and writes nothing; a process that tries the
     lock in that instant must retry for a moment (see Supervisor.run)."""
+    deadline = time.monotonic() + patience
+    while True:
+        if not is_held(path):
+            return None
+        pid = FileLock(path).holder()
+        if pid is not None or time.monotonic() >= deadline:
+            return pid
+        time.sleep(0.01)
+
+
+def is_held(path: Path) -> bool:
+    """Whether some process holds the lock at `path` right now."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return None
+        return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        return FileLock(path).holder() or -1
+        return True
     else:
         fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
+        return False
     finally:
         os.close(fd)
 

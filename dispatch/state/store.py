@@ -74,6 +74,20 @@ class StateStore:
                 self._write(state)
             return result
 
+    def set(self, name: str, **fields: object) -> None:
+        """Set fields of one workstream's record."""
+        self.set_many({name: fields})
+
+    def set_many(self, changes: dict[str, dict[str, object]]) -> None:
+        """Set fields of several records in one locked write: {workstream: {field: value}}."""
+        def change(state: FeatureState) -> None:
+            for name, fields in changes.items():
+                record = state.workstreams[name]
+                for key, value in fields.items():
+                    setattr(record, key, value)
+
+        self.update(change)
+
     @contextmanager
     def locked_file(self) -> Iterator[None]:
         lock = FileLock(self.paths.lock("sessions"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from functools import partial
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError
@@ -183,7 +182,7 @@ def _record_checkouts(store: StateStore, made: dict[str, dict[str, object]],
         else:
             failed[name] = exc
     if made:
-        store.update(partial(_mark_many, changes=made))
+        store.set_many(made)
     return failed
 
 
@@ -200,7 +199,7 @@ def _roll_back(store: StateStore, prep: Preparation, job: Job) -> None:
         worktrees.remove(root, prep.paths.worktree(job.ws.name))
     if job.create_branch:
         refs.delete_branch_if_unchanged(root, job.record.branch, prep.base)
-    store.update(partial(_mark, name=job.ws.name, checked_out=False))
+    store.set(job.ws.name, checked_out=False)
 
 
 def _write_files(store: StateStore, prep: Preparation) -> None:
@@ -225,7 +224,7 @@ def _setup_all(store: StateStore, prep: Preparation, options: StartOptions,
     nothing_to_run = {job.ws.name: {"setup": _no_setup(commands[job.ws.name]),
                                     "status": "pending"} for job in todo if job not in to_run}
     if nothing_to_run:
-        store.update(partial(_mark_many, changes=nothing_to_run))
+        store.set_many(nothing_to_run)
     if not to_run:
         return
     progress(f"running setup in {len(to_run)} worktree(s)")
@@ -233,8 +232,7 @@ def _setup_all(store: StateStore, prep: Preparation, options: StartOptions,
         futures = {pool.submit(_setup_one, prep, job, commands[job.ws.name], state): job
                    for job in to_run}
         for future in as_completed(futures):  # record each as it ends: status shows progress
-            store.update(partial(_mark, name=futures[future].ws.name, setup=future.result(),
-                                 status="pending"))
+            store.set(futures[future].ws.name, setup=future.result(), status="pending")
 
 
 def _no_setup(command: str | None) -> SetupResult:
@@ -248,15 +246,3 @@ def _setup_one(prep: Preparation, job: Job, command: str | None,
     env = {key: str(port) for key, port in state.workstreams[job.ws.name].ports.items()}
     return run_setup(command, prep.paths.worktree(job.ws.name), log, env,
                      prep.paths.relative(log))
-
-
-def _mark_many(state: FeatureState, changes: dict[str, dict[str, object]]) -> None:
-    for name, fields in changes.items():
-        _mark(state, name, **fields)
-
-
-def _mark(state: FeatureState, name: str, **changes: object) -> None:
-    record = state.workstreams[name]
-    for key, value in changes.items():
-        setattr(record, key, value)
-

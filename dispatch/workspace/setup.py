@@ -7,12 +7,11 @@ command is recorded on the workstream and the run goes on.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
 
-from dispatch.core.procs import run_in_group
+from dispatch.core import procs
 from dispatch.state.model import SetupResult
 
 SETUP_TIMEOUT = 30 * 60
@@ -30,13 +29,7 @@ def detect(worktree: Path) -> str | None:
 def run_setup(command: str, worktree: Path, log: Path, env: dict[str, str],
               log_name: str, timeout: float = SETUP_TIMEOUT) -> SetupResult:
     started = time.monotonic()
-    with log.open("w") as out:
-        out.write(f"$ {command}\n")
-        out.flush()
-        code = run_in_group(["/bin/sh", "-c", command], worktree, out,
-                            {**os.environ, **env}, timeout)
-        if code is None:
-            out.write(f"\n[dispatch] setup stopped after {timeout:.0f}s\n")
+    code = procs.run_logged(command, worktree, log, env, timeout)
     return SetupResult(command=command, status="ok" if code == 0 else "failed",
                        exit_code=code, log=log_name,
                        seconds=round(time.monotonic() - started, 2))

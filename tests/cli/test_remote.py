@@ -141,7 +141,23 @@ def test_watch_integrates_once_enough_branches_exist(repo: Path, origin: Path,
             time.sleep(0.2)
     finally:
         watcher.send_signal(signal.SIGINT)
-        out, err = watcher.communicate(timeout=30)
+        _out, err = watcher.communicate(timeout=30)
     assert watcher.returncode == 0, err
     state = json.loads((repo / ".worktrees/claude-segment/sessions.json").read_text())
     assert sorted(state["integration"]["merges"]) == ["segment-1", "segment-2", "segment-3"]
+
+
+@pytest.mark.usefixtures("origin")
+def test_watch_stops_on_a_real_error_whatever_its_text(repo: Path, cli: Cli) -> None:
+    """Regression: --watch kept polling past any error whose message held the words
+    "nothing to integrate" (it matched the text); only the typed "nothing to integrate
+    yet" keeps it waiting. Here the verify command's own text holds those words."""
+    commit(repo, {"specs/four.md": FOUR}, "spec")
+    assert cli("start", "specs/four.md", "--no-agents").code == 0
+    work(repo, "api", {"api/a.py": "x = 1\n"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "dispatch", "integrate", "--remote", "origin", "--watch",
+         "--interval", "1", "--verify", "echo nothing to integrate; exit 1"],
+        cwd=repo, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1
+    assert "already fails on the integration branch before any merge" in proc.stderr

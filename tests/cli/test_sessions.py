@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -409,3 +411,24 @@ def test_a_workstream_titled_results_keeps_its_own_worktree(repo: Path, cli: Cli
     kept = repo / ".worktrees/r/results"
     assert sorted(p.name for p in kept.iterdir()) == ["api.md", "results-ws.md"]
     assert not (repo / ".worktrees/r/results-ws/api.md").exists()
+
+
+@pytest.mark.usefixtures("spec")
+def test_stop_while_the_supervisor_lock_holder_has_not_written_its_pid(
+        repo: Path, cli: Cli) -> None:
+    """Regression: the probe answered -1 for "held, pid not written yet" and stop signalled
+    process group -1 (exit 70). A holder that never names itself is left alone."""
+    assert cli("start", "specs/three.md", "--no-agents").code == 0
+    lock = FeaturePaths(repo, "three").lock("supervisor")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"),
+        str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        result = cli("stop")
+        assert (result.code, result.out, result.err) == (0, "nothing was running\n", "")
+        assert holder.poll() is None  # not signalled: it could be anyone's
+    finally:
+        holder.kill()
+        holder.wait()

@@ -28,7 +28,7 @@ from typing import Any
 import psutil
 import pytest
 
-from dispatch.state.locks import FileLock, holder_if_locked
+from dispatch.state.locks import FileLock, is_held
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 from tests.support.crash import (
@@ -460,7 +460,7 @@ def _hold(supervisor: int, paths: FeaturePaths) -> None:
     """SIGSTOP the supervisor at a moment it does not hold sessions.json's lock."""
     for _ in range(200):
         os.kill(supervisor, signal.SIGSTOP)
-        if holder_if_locked(paths.lock("sessions")) is None:
+        if not is_held(paths.lock("sessions")):
             return
         os.kill(supervisor, signal.SIGCONT)
         time.sleep(0.01)

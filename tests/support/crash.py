@@ -507,7 +507,7 @@ def session_evidence(repo: Path, feature: str, calls: list[dict[str, Any]]) -> s
                      f"resume={call['resume']} t={call['time']:.3f}")
     parts.append("live processes: " + ("\n  ".join(["", *live_processes(repo)]) or "none"))
     folder = repo / ".worktrees" / feature
-    for extra in sorted(folder.glob(".*.lock")) + [folder / "logs" / "supervisor.log"]:
+    for extra in [*sorted(folder.glob(".*.lock")), folder / "logs" / "supervisor.log"]:
         if extra.exists():
             text = extra.read_text().strip() if extra.suffix == ".lock" else \
                 f"{extra.stat().st_size} bytes"

@@ -52,7 +52,7 @@ class Snapshot:
         return list(self.state["workstreams"].values())
 
 
-_RECORD_KEYS = {"name", "status", "branch", "path", "ports", "pid", "pid_started", "attempts",
+RECORD_KEYS = {"name", "status", "branch", "path", "ports", "pid", "pid_started", "attempts",
                 "worker", "session_id", "started_at", "finished_at", "num_turns",
                 "total_cost_usd", "setup", "last_checkpoint", "error"}
 
@@ -62,7 +62,7 @@ def load(paths: FeaturePaths) -> dict[str, Any]:
     through the full check, which names the fix."""
     try:
         data = json.loads(paths.state_file.read_text())
-        if _shaped(data):
+        if is_shaped(data):
             return data  # type: ignore[no-any-return]
     except (OSError, ValueError):
         pass
@@ -71,12 +71,12 @@ def load(paths: FeaturePaths) -> dict[str, Any]:
     return StateStore(paths).load().model_dump(mode="json")
 
 
-def _shaped(data: Any) -> bool:
+def is_shaped(data: Any) -> bool:
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         return False
     records = data.get("workstreams")
     return isinstance(data.get("feature"), str) and isinstance(data.get("base"), str) and \
-        isinstance(records, dict) and all(isinstance(r, dict) and _RECORD_KEYS <= r.keys()
+        isinstance(records, dict) and all(isinstance(r, dict) and RECORD_KEYS <= r.keys()
                                           and isinstance(r.get("setup"), dict)
                                           for r in records.values())
 
