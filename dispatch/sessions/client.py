@@ -65,7 +65,7 @@ class Supervision:
         """Whether a supervisor is (again) on the job."""
         if self.alive():
             return True
-        if self.restarts >= self.RESTARTS or not scheduler.can_progress(state, set()):
+        if self.restarts >= self.RESTARTS or not needs_supervisor(state):
             return False
         self.restarts += 1
         self.spawned = ensure_supervisor(self.paths)
@@ -115,13 +115,21 @@ def wait_finished(supervision: Supervision, tick: Callable[[FeatureState], None]
     while True:
         state = store.load()
         tick(state)
-        supervised = supervision.keep_going(state)
+        if not supervision.keep_going(state):
+            # Nobody will change these records any more (a record that says `running` with
+            # no supervisor is one that no live process owns): stop waiting, say what is.
+            return state
         watched = [r for r in state.workstreams.values() if names is None or r.name in names]
-        busy = any(r.status in ("running", "retrying") or
-                   (supervised and r.status in ("pending", "waiting")) for r in watched)
-        if not busy and (names is not None or not supervised):
+        busy = any(r.status in ("running", "retrying", "pending", "waiting") for r in watched)
+        if not busy and names is not None:
             return state
         time.sleep(poll)
+
+
+def needs_supervisor(state: FeatureState) -> bool:
+    """Work that only a supervisor moves on: a run to record, a retry, a launch."""
+    return scheduler.can_progress(state, set()) or any(
+        r.status in ("running", "retrying") for r in state.workstreams.values())
 
 
 def stop(paths: FeaturePaths, names: list[str] | None) -> list[str]:

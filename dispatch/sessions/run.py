@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from dispatch.core import procs, render
+from dispatch.core.errors import DispatchError
 from dispatch.gitops import refs
 from dispatch.sessions import claude_cli, depsync, done_check, launch, run_result, transitions
 from dispatch.sessions.run_result import RunOutcome
@@ -33,6 +34,7 @@ class Run:
     popen: subprocess.Popen[bytes] | None = None
     started: float = field(default_factory=time.monotonic)
     timed_out: float | None = None
+    record_failures: float | None = None  # when recording its end first failed
 
     @classmethod
     def adopted(cls, paths: FeaturePaths, record: SessionRecord, pid: int | None) -> Run:
@@ -139,13 +141,26 @@ def finish_run(paths: FeaturePaths, store: StateStore, run: Run, returncode: int
             "the session ended with no result while no supervisor was watching it"))
     state = store.load()
     record = state.workstreams[run.name]
+    if outcome.session_id and record.session_id and outcome.session_id != record.session_id:
+        outcome.problems.append(f"it names session {outcome.session_id[:40]!r}, not this "
+                                f"run's {record.session_id}")
     check = follow_up = None
     if outcome.kind == "success" and record.status != "stopped":
-        check, follow_up = _check_work(paths, state, record)
+        check, follow_up = _checked_work(paths, state, record)
     store.update(partial(_apply, name=run.name, outcome=outcome, check=check,
                          follow_up=follow_up, timed_out=run.timed_out))
     if check is not None and check.done:
         _collect_results(paths, run.name)
+
+
+def _checked_work(paths: FeaturePaths, state: FeatureState,
+                  record: SessionRecord) -> tuple[done_check.Check, str | None]:
+    """The done check; a worktree git cannot read (a worker replaced its .git, deleted its
+    branch) makes the work unchecked, not the supervisor crash."""
+    try:
+        return _check_work(paths, state, record)
+    except DispatchError as exc:
+        return done_check.Check(0, [f"its work could not be checked: {exc.message}"]), None
 
 
 def _check_work(paths: FeaturePaths, state: FeatureState,

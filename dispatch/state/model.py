@@ -60,9 +60,11 @@ class SessionRecord(BaseModel):
     finished_at: datetime | None = None
     last_checkpoint: str | None = None
     error: str | None = None
-    total_cost_usd: float = 0.0  # summed over every run of the session
-    num_turns: int = 0
-    duration_ms: int = 0
+    # Summed over every run of the session. Never negative or infinite: a worker's numbers
+    # are checked before they are booked (sessions/result_fields.py).
+    total_cost_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    num_turns: int = Field(default=0, ge=0)
+    duration_ms: int = Field(default=0, ge=0)
     attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
     retries: int = 0  # automatic retries since the last start or resume
     transient: bool = False  # the last failure looked transient (retried by resuming)
@@ -75,6 +77,11 @@ class SessionRecord(BaseModel):
     # dependencies were merged in): its own work is start_commit..tip
     commits: int = 0  # commits ahead of the base when the session last ended
     last_output: str | None = None  # raw output of the latest run, relative to the root
+    notes: list[str] = Field(default_factory=list)  # what dispatch noticed (newest last)
+
+    def note(self, text: str, keep: int = 20) -> None:
+        """Remember something a person should know (an invalid result, a repaired branch)."""
+        self.notes = [*self.notes, text][-keep:]
 
 
 class RunSettings(BaseModel):

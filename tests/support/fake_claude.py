@@ -11,8 +11,10 @@ each workstream:
 A step is a dict: "sleep" (seconds), "until" (after any "sleep", wait until a wall-clock
 moment so that several workers finish at the same instant: epoch seconds, or the path of a
 file that will hold them — wait for the file, then for its moment), "do" ("work" | "nowork" |
-"commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns". After the last
-step: work + success.
+"commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns", or "raw" (print
+exactly this, `$SESSION` replaced by the session id, and exit with "exit"),
+"run_before_reply" (an argv run after the work). "do": "break_git" replaces the worktree's
+.git link with garbage. After the last step: work + success.
 """
 
 from __future__ import annotations
@@ -134,6 +136,10 @@ def git(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def do_work(action: str, workstream: str, run: int) -> None:
+    if action == "break_git":  # a worker that replaced its worktree's .git link
+        Path(".git").unlink()
+        Path(".git").write_text("gitdir: /nonexistent\n")
+        return
     work_dir = Path(".workstream")
     if action in ("work", "commit", "conflict"):
         target = Path("shared.txt") if action == "conflict" else Path("work") / f"{workstream}.txt"
@@ -173,6 +179,9 @@ REPLIES: dict[str, tuple[int, dict[str, Any] | str]] = {
 
 
 def reply(step: dict[str, Any], session_id: str) -> int:
+    if "raw" in step:  # exactly this on stdout: a result a misbehaving CLI could print
+        sys.stdout.write(str(step["raw"]).replace("$SESSION", session_id))
+        return int(step.get("exit", 0))
     kind = str(step.get("reply", "success"))
     if kind == "huge":
         sys.stdout.write("x" * (50 * 1024 * 1024))
@@ -235,6 +244,8 @@ def main(argv: list[str]) -> int:
     if "until" in step:
         wait_until(step["until"])
     do_work(str(step.get("do", "work")), workstream, runs)
+    if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
+        subprocess.run(step["run_before_reply"], check=True)
     return reply(step, session_id)
 
 
