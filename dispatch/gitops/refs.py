@@ -82,3 +82,15 @@ def ref_conflict(branch: str, existing: set[str]) -> str | None:
         if prefix in existing:
             return prefix
     return next((name for name in sorted(existing) if name.startswith(branch + "/")), None)
+
+
+def current_branch(worktree: Path) -> str | None:
+    """The branch checked out at `worktree`, or None when HEAD is detached."""
+    proc = result(["symbolic-ref", "-q", "--short", "HEAD"], worktree)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def move_branch(root: Path, branch: str, new: str, old: str) -> None:
+    """Point `branch` at `new`, only if it still points at `old` (no lost update)."""
+    run(["update-ref", "-m", "dispatch: move the branch to its worktree's commits",
+         f"refs/heads/{branch}", new, old], root)

@@ -78,9 +78,14 @@ def _dependencies_merged(paths: FeaturePaths, store: StateStore, state: FeatureS
             if dep not in record.deps_merged]
     if not todo:
         return True
-    result = depsync.merge_dependencies(paths.worktree(record.name), record.name, todo)
+    result = depsync.merge_dependencies(paths.worktree(record.name), record.branch,
+                                        state.base, todo)
     store.update(partial(_merged, name=record.name, merged=result.merged))
-    if result.dirty:
+    if result.problem:
+        why = (f"dispatch could not merge its dependencies: {result.problem}; fix that in "
+               f"{paths.relative(paths.worktree(record.name))}, then 'dispatch resume "
+               f"{record.name}'")
+    elif result.dirty:
         why = (f"uncommitted changes in its worktree ({', '.join(result.dirty[:5])}) keep "
                "dispatch from merging its dependencies; commit or stash them, then 'dispatch "
                f"resume {record.name}'")
@@ -170,9 +175,10 @@ def _check_work(paths: FeaturePaths, state: FeatureState,
     not_in = [state.base] + [f"refs/heads/{state.workstreams[d].branch}"
                              for d in record.depends_on if d in state.workstreams]
     log = paths.logs / f"{record.name}.verify.log"
-    check = done_check.check(paths.worktree(record.name), not_in, ws.verify or state.plan.verify,
-                             launch.session_env(record, state.feature), log,
-                             paths.relative(log))
+    verify = done_check.Verify(ws.verify or state.plan.verify,
+                               launch.session_env(record, state.feature), log,
+                               paths.relative(log))
+    check = done_check.check(paths.worktree(record.name), record.branch, not_in, verify)
     follow_up = None
     if state.run.follow_up and not check.done and not record.followed_up:
         context = briefing.context(paths, state, ws)

@@ -64,6 +64,9 @@ def _after_success(record: SessionRecord, check: Check | None,
                    follow_up: str | None) -> None:
     assert check is not None
     record.commits = check.commits
+    record.tip = check.tip or record.tip
+    for note in check.notes:
+        record.note(note)
     record.transient = False
     if check.done:
         record.status, record.error = "done", None
