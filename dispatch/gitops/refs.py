@@ -94,3 +94,11 @@ def move_branch(root: Path, branch: str, new: str, old: str) -> None:
     """Point `branch` at `new`, only if it still points at `old` (no lost update)."""
     run(["update-ref", "-m", "dispatch: move the branch to its worktree's commits",
          f"refs/heads/{branch}", new, old], root)
+
+
+def count_commits_outside(cwd: Path, commit: str, leaving: list[str]) -> int:
+    """Commits reachable from `commit` that no local branch has, the branches `leaving` aside
+    (those about to be deleted): what would be lost if they and `commit` went."""
+    excludes = [f"--exclude={branch}" for branch in leaving]
+    return int(run(["rev-list", "--count", commit, "--not", *excludes, "--branches"],
+                   cwd).strip() or 0)

@@ -15,7 +15,8 @@ from functools import partial
 from dispatch.core import procs
 from dispatch.core.errors import DispatchError
 from dispatch.sessions import scheduler
-from dispatch.state.locks import holder_if_locked
+from dispatch.sessions.run import Run, finish_run
+from dispatch.state.locks import FileLock, holder_if_locked
 from dispatch.state.model import FeatureState, RunSettings
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -159,3 +160,22 @@ def _mark_stopped(state: FeatureState, names: list[str] | None) -> list[str]:
             record.status, record.error = "stopped", "stopped by 'dispatch stop'"
             stopped.append(record.name)
     return stopped
+
+
+def reconcile(paths: FeaturePaths) -> None:
+    """Record the runs that ended while no supervisor watched (it was killed, the machine
+    restarted): their records still say `running`. Done here, under the supervisor's lock,
+    so that a command deciding what to resume sees what those runs really did."""
+    store = StateStore(paths)
+    dead = [r for r in store.load().workstreams.values()
+            if r.status == "running" and not procs.is_alive(r.pid, r.pid_started)]
+    if not dead:
+        return
+    lock = FileLock(paths.lock("supervisor"))
+    if not lock.acquire(timeout=0):
+        return  # a supervisor is there: it records them itself
+    try:
+        for record in dead:
+            finish_run(paths, store, Run.adopted(paths, record, None), None, orphaned=True)
+    finally:
+        lock.release()

@@ -113,3 +113,35 @@ def test_a_state_folder_that_refuses_writes_for_a_moment(
     ran = finished(starter, tmp_path / "start.log", time.monotonic(), timeout=60)
     assert ran.code == 0, ran
     assert statuses(records(two, "two")) == {"api": "done", "web": "done"}
+
+
+def test_resume_all_after_the_supervisor_was_killed_resumes_the_unrecorded(
+        two: Path, fake_claude: FakeClaude, tmp_path: Path) -> None:
+    """The supervisor dies (SIGKILL) while both sessions run; they end with nobody watching.
+    `resume --all` records what they did first, then resumes what needs it — it never says
+    "nothing to resume" while status says their runs are not recorded."""
+    import os
+    import signal
+
+    from dispatch.sessions import client
+    from dispatch.state.paths import FeaturePaths
+
+    fake_claude.script({"api": [{"sleep": 1.5, "reply": "api_500", "do": "nowork"}],
+                        "web": [{"sleep": 1.5}]})
+    assert run_dispatch(two, "start", "specs/two.md", timeout=60).code == 0
+    pid = client.supervisor_pid(FeaturePaths(two, "two"))
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while len(fake_claude.calls()) < 2 or any(
+            (two / ".worktrees/two/logs" / f"{n}.1.json").stat().st_size == 0
+            for n in ("api", "web")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # both processes exit after printing
+    resumed = run_dispatch(two, "resume", "--all", timeout=60)
+    assert resumed.code == 0, resumed
+    assert resumed.output.startswith("resuming api;"), resumed
+    found = records(two, "two")
+    assert found["web"]["status"] == "done"  # its success was recorded, not resumed
+    assert found["api"]["attempts"] == 2
