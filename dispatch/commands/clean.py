@@ -98,11 +98,11 @@ def _remove_worktree(paths: FeaturePaths, removal: Removal, archive: Path,
 def _keep_working_files(removal: Removal, archive: Path) -> None:
     """TASKS.md and RESULTS.md live only in the worktree until it is done: keep them."""
     for name in (workfiles.TASKS, workfiles.RESULTS):
-        source = removal.path / name
-        if source.is_file() and not source.is_symlink():
+        text = workfiles.read_work_file(removal.path, name)
+        if text is not None:
             target = archive / "workstreams" / removal.name / Path(name).name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            target.write_text(text)
 
 
 def _forget(paths: FeaturePaths, clean_plan: CleanPlan, archive: Path) -> list[str]:

@@ -3,8 +3,8 @@
 Runs in the workstream's own worktree before its session starts, one merge per dependency so
 that a conflict names the dependency that caused it. The merges are dispatch's own commits,
 made like integration's: computed in memory (`git merge-tree` + `git commit-tree`), never
-signed, always a real merge commit whatever the user's `merge.ff`, then checked out with a
-fast-forward. A dependency's force-added working files (`.workstream/`) are left out, as in
+signed, whatever the user's merge settings, then checked out with a fast-forward (a branch
+with nothing of its own yet simply moves forward). A dependency's force-added working files (`.workstream/`) are left out, as in
 integration, so they never overwrite this worktree's own TASKS.md.
 """
 
@@ -57,6 +57,9 @@ def _merge_one(worktree: Path, branch: str, base: str, dep: str, dep_branch: str
         return False
     if refs.is_ancestor(worktree, tip, head):
         return True  # already in (merged by an earlier run)
+    if refs.is_ancestor(worktree, head, found.merge_tip):
+        tree.fast_forward(worktree, found.merge_tip)  # nothing of its own yet: no merge
+        return True
     merged_tree, files = merges.merge_tree(worktree, head, found.merge_tip)
     if merged_tree is None:
         result.conflict_with, result.files = dep, files

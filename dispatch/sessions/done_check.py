@@ -50,7 +50,7 @@ def check(worktree: Path, branch: str, not_in: list[str], verify: Verify) -> Che
         result.missing.append(f"its branch {branch} is gone: create it again at your commits "
                               f"(git branch {branch} <commit>) and check it out")
         return result
-    result.commits = refs.count_commits_not_in(worktree, result.tip, not_in)
+    result.commits = refs.count_own_commits(worktree, result.tip, not_in)
     if result.commits == 0:
         result.missing.append(f"no commits on the branch {branch}: commit your work there")
     dirty = [p for p in tree.dirty_paths(worktree) if not p.startswith(workfiles.WORK_DIR + "/")]

@@ -7,7 +7,6 @@ again by its session id, so no session is ever started twice.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -189,9 +188,10 @@ def _check_work(paths: FeaturePaths, state: FeatureState,
 
 def _collect_results(paths: FeaturePaths, name: str) -> None:
     """Keep a copy of RESULTS.md beside the state: the report quotes it after cleanup."""
-    source = paths.worktree(name) / workfiles.RESULTS
-    paths.results.mkdir(exist_ok=True)
-    shutil.copyfile(source, paths.results / f"{name}.md")
+    text = workfiles.read_results(paths.worktree(name))
+    if text is not None:
+        paths.results.mkdir(exist_ok=True)
+        (paths.results / f"{name}.md").write_text(text)
 
 
 def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_check.Check | None,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
-from dispatch.spec import dependencies
+from dispatch.spec import dependencies, safety
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.fields import Fields, collect_fields
 from dispatch.spec.frontmatter import Frontmatter
@@ -48,7 +48,7 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
         raise SpecError(shown, None, NO_WORKSTREAMS_HELP)
     workstreams = _workstreams(drafts, source, shown)
     plan = _plan(source, blocks, workstreams, shown, path)
-    plan.warnings.extend(_warnings(plan))
+    plan.warnings.extend(_warnings(plan) + safety.warnings(plan))
     return plan
 
 
@@ -180,6 +180,8 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
             names.is_valid_ref_component(p) for p in branch.split("/"))):
         raise SpecError(shown, draft.line, f"branch {branch!r} of workstream '{name}' is not a "
                         "valid git branch name")
+    for path in draft.fields.files:
+        safety.check_owned_path(path, shown, draft.line, name)
     agent = AgentOptions.model_validate(
         override.model_dump(include=set(AgentOptions.model_fields)) if override else {})
     goal = draft.fields.goal or draft.fields.description or draft.title

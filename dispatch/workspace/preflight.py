@@ -21,6 +21,7 @@ from dispatch.state.plan import Plan, Workstream
 from dispatch.state.store import StateStore
 from dispatch.workspace import ports
 from dispatch.workspace.envfile import EnvSource, read_root_env
+from dispatch.workspace.workfiles import WORK_DIR
 
 PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096
 
@@ -83,6 +84,7 @@ def prepare(repo: repository.Repo, plan: Plan, options: StartOptions) -> Prepara
             job.record.ports = ports.assign(bases, position, taken)
         prep.jobs.append(job)
     _expect_short_paths(prep)
+    _expect_plain_work_dir(prep)
     return prep
 
 
@@ -101,13 +103,15 @@ def expect_feature_folder_is_dispatchs(paths: FeaturePaths,
                 "worktree away ('git worktree move') or name the feature differently")
 
 
-def expect_no_strangers(paths: FeaturePaths) -> None:
+def expect_no_strangers(paths: FeaturePaths, plan: Plan) -> None:
     """A feature folder without dispatch's state must hold nothing but dispatch's own lock
-    files: anything else is someone's, and mixing a feature into it would hide it."""
+    files (and folders where worktrees go, judged one by one later): anything else is
+    someone's, and mixing a feature into it would hide it."""
     if not paths.dir.is_dir() or paths.state_file.exists() or paths.plan_file.exists():
         return
-    strangers = sorted(e.name for e in paths.dir.iterdir() if not re.fullmatch(
-        r"\.\w+\.lock|logs", e.name))
+    planned = {ws.name for ws in plan.workstreams}
+    strangers = sorted(e.name for e in paths.dir.iterdir() if e.name not in planned and
+                       not re.fullmatch(r"\.\w+\.lock|logs", e.name))
     if strangers:
         raise DispatchError(f"{paths.relative(paths.dir)} already holds files that dispatch "
                             f"did not write ({', '.join(strangers[:3])}); move them away, or "
@@ -220,3 +224,14 @@ def _expect_short_paths(prep: Preparation) -> None:
             raise DispatchError(f"worktree paths for '{job.ws.name}' would be {full} characters "
                                 f"long (the limit is {PATH_MAX}); move the repository to a "
                                 "shorter path or use shorter names")
+
+
+def _expect_plain_work_dir(prep: Preparation) -> None:
+    """A `.workstream` that the base commit holds as a symlink or a file would make every
+    worktree's TASKS.md land wherever it points."""
+    entry = history.top_level_entry(prep.repo.root, prep.base, WORK_DIR)
+    if entry is not None and not entry.startswith("040000 "):
+        raise DispatchError(f"the base commit holds '{WORK_DIR}' as a symlink or a file; "
+                            "dispatch keeps each worktree's TASKS.md and RESULTS.md in that "
+                            f"folder: remove it from the repository ('git rm {WORK_DIR}') "
+                            "and commit, then start again")

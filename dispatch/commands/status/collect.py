@@ -115,7 +115,7 @@ def _live(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],
     alive = record["pid"] is not None and procs.is_alive(record["pid"], record["pid_started"])
     live = Live(alive=alive, exists=exists, tasks_done=done, tasks_total=total,
                 commits_ahead=0, uncommitted=0,
-                results=(worktree / workfiles.RESULTS).is_file(),
+                results=workfiles.own_file(worktree, workfiles.RESULTS) is not None,
                 unrecorded=record["status"] == "running" and not alive and _has_result(
                     paths, record))
     try:  # one worktree that git cannot read (a worker broke it) is that row's problem
@@ -136,7 +136,7 @@ def _own_commits(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str
     records = state["workstreams"]
     deps = [tips[records[d]["branch"]] for d in record.get("depends_on") or []
             if d in records and records[d]["branch"] in tips]
-    return refs.count_commits_not_in(paths.root, tip, [state["base"], *deps])
+    return refs.count_own_commits(paths.root, tip, [state["base"], *deps])
 
 
 def _has_result(paths: FeaturePaths, record: Record) -> bool:
