@@ -4,8 +4,9 @@ Runs in the workstream's own worktree before its session starts, one merge per d
 that a conflict names the dependency that caused it. The merges are dispatch's own commits,
 made like integration's: computed in memory (`git merge-tree` + `git commit-tree`), never
 signed, whatever the user's merge settings, then checked out with a fast-forward (a branch
-with nothing of its own yet simply moves forward). A dependency's force-added working files (`.workstream/`) are left out, as in
-integration, so they never overwrite this worktree's own TASKS.md.
+with nothing of its own yet simply moves forward). A dependency's force-added working files
+(`.workstream/`) are left out, as in integration, so they never overwrite this worktree's
+own TASKS.md.
 """
 
 from __future__ import annotations

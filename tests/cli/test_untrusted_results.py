@@ -116,7 +116,7 @@ def test_a_state_folder_that_refuses_writes_for_a_moment(
 
 
 def test_resume_all_after_the_supervisor_was_killed_resumes_the_unrecorded(
-        two: Path, fake_claude: FakeClaude, tmp_path: Path) -> None:
+        two: Path, fake_claude: FakeClaude) -> None:
     """The supervisor dies (SIGKILL) while both sessions run; they end with nobody watching.
     `resume --all` records what they did first, then resumes what needs it — it never says
     "nothing to resume" while status says their runs are not recorded."""

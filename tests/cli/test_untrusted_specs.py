@@ -4,7 +4,6 @@ the worktree; a spec's bypassPermissions is shown and needs --allow-bypass."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +42,7 @@ def test_the_rehearsal_worker_never_writes_through_a_committed_symlink(
         repo: Path, cli: Cli, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    os.symlink(outside, repo / "docs")
+    (repo / "docs").symlink_to(outside)
     commit(repo, {"specs/s.md": spec("`docs/guide.md`")}, "a symlink to elsewhere")
     assert cli("start", "specs/s.md", "--rehearse", "--wait").code == 0
     assert list(outside.iterdir()) == []
@@ -52,7 +51,7 @@ def test_the_rehearsal_worker_never_writes_through_a_committed_symlink(
 
 def test_a_committed_work_folder_symlink_is_refused_before_any_change(
         repo: Path, cli: Cli, tmp_path: Path) -> None:
-    os.symlink(tmp_path, repo / ".workstream")
+    (repo / ".workstream").symlink_to(tmp_path)
     commit(repo, {"specs/s.md": spec()}, "odd")
     before = snapshot(repo)
     result = cli("start", "specs/s.md", "--no-agents")
