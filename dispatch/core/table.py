@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 Format = Literal["rich", "plain", "markdown"]
 FORMATS: tuple[Format, ...] = ("rich", "plain", "markdown")
-MIN_NOTE = 24  # narrower than this, notes go on lines of their own
-_GAP = 2  # between columns in the rich layout
+MIN_NOTE = 40  # narrower than this, notes go on lines of their own
+_GAP = 3  # between columns in the rich layout (padding on both sides and a separator)
 
 
 @dataclass(frozen=True)

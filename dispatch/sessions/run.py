@@ -206,7 +206,7 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
         return
     transitions.apply(record, outcome, state.run, now(), check, follow_up, timed_out)
     ended = state.workstreams[name]  # (the same record, as `apply` left it)
-    if ended.fixable and ended.status == "failed":
+    if ended.fixable and ended.status == "failed" and not state.run.halted:
         state.run.halted = f"{name} failed: {ended.error}"  # the others would too
     if state.workstreams[name].status != "pending":  # a follow-up keeps its prompt
         record.resume_prompt = None
