@@ -46,7 +46,8 @@ def six(repo: Path, cli: Cli) -> Path:
     return repo
 
 
-def test_plain_status_keeps_every_value_whole(six: Path, cli: Cli) -> None:
+@pytest.mark.usefixtures("six")
+def test_plain_status_keeps_every_value_whole(cli: Cli) -> None:
     out = cli("status").out.splitlines()
     assert out[0] == "six"
     assert out[2] == ("web  needs_attention  tasks 0/1  commits 0  $2.47  10 turns  -  note: "
@@ -54,7 +55,8 @@ def test_plain_status_keeps_every_value_whole(six: Path, cli: Cli) -> None:
     assert out[-1].startswith("6 needs_attention · cost $25.93 · tasks 0/6 · no supervisor")
 
 
-def test_markdown_status_is_a_table_with_the_full_note(six: Path, cli: Cli) -> None:
+@pytest.mark.usefixtures("six")
+def test_markdown_status_is_a_table_with_the_full_note(cli: Cli) -> None:
     out = cli("status", "--format", "markdown").out.splitlines()
     assert out[:4] == ["**six**", "", "| workstream | status | tasks | commits | cost | turns "
                        "| time | note |", "| --- | --- | --- | --- | ---: | ---: | --- | --- |"]
