@@ -30,8 +30,10 @@ def test_start_returns_before_a_slow_setup_ends(repo: Path, cli: Cli,
                  "done")
     took = time.monotonic() - started
     assert result.code == 0, result
-    now = records(repo, "two")
-    assert statuses(now) == {"api": "setting_up", "web": "setting_up"}
+    deadline = time.monotonic() + 30
+    while statuses(records(repo, "two")) != {"api": "setting_up", "web": "setting_up"}:
+        assert time.monotonic() < deadline, records(repo, "two")
+        time.sleep(0.05)
     assert "queued 2: api, web (setup first in api, web)" in result.out
     assert fake_claude.calls() == []  # no session before its setup
     gate.touch()

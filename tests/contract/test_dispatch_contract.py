@@ -397,7 +397,10 @@ def test_auth_failures_are_recorded_failed_without_retry(
     assert result.code == 1, diagnose(repo, result)
     rec, out = record(repo), run_output(repo, 1)
     assert (out["is_error"], out["api_error_status"]) == (True, status)
-    assert (rec["status"], rec["error"], rec["transient"]) == ("failed", error, False)
+    fix = ("log in (run `claude` and /login) or set ANTHROPIC_API_KEY, then 'dispatch "
+           "resume --all'")
+    assert (rec["status"], rec["error"], rec["transient"], rec["fixable"]) == (
+        "failed", f"{error} — {fix}", False, True)
     assert rec["attempts"] == 1  # not retried, although --retries is 4
     assert rec["session_id"] == out["session_id"]
     assert session_headers(api) == ([] if status is None else [rec["session_id"]])

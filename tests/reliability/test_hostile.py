@@ -294,6 +294,9 @@ def test_integrate_with_a_verify_command_that_always_fails(two: Path, cli: Cli) 
     log = two / ".worktrees/two/logs/integration.verify.base.log"
     before = hc.repo_state(two)
     result = cli("integrate", "two", "--only", "api", "--verify", "false", cwd=two)
+    progress, _, rest = result.err.partition("\n")  # (integrate --verify says what it runs)
+    assert progress == "verifying the integration branch before any merge: false"
+    result = Result(result.code, result.out, rest)
     expect_error(result, "the verify command `false` already fails on the integration branch "
                  "before any merge (see .worktrees/two/logs/integration.verify.base.log); fix "
                  "it or run without --verify")
@@ -433,7 +436,7 @@ def test_worktree_deleted_by_hand_is_reported_and_recreated(two: Path, cli: Cli)
     table = cli("status", "two")
     assert table.code == 0, table
     expect_no_traceback(table)
-    api_row = next(line for line in table.out.splitlines() if line.startswith("│ api "))
+    api_row = next(line for line in table.out.splitlines() if line.startswith("api "))
     assert "worktree missing: 'dispatch start two' recreates it." in api_row
     listed = cli("status", "two", "--json")
     data = {w["name"]: w for w in json.loads(listed.out)["workstreams"]}

@@ -371,8 +371,10 @@ def _feature_arg_cases() -> list[Case]:
             name = HOSTILE_NAMES[key]
             if command in ("integrate", "check") and key in ("space", "quote", "subshell"):
                 continue  # enough of those through status and stop
-            cases.append(Case(f"{command}-feature-{key}", (command, "--", name),
-                              _NO_FEATURE.format(shown=shown(name), repo="{repo}")))
+            # `stop` takes workstreams (a feature with -f): the name is judged as one.
+            expected = _NO_WS_IN_TWO.format(shown=shown(name)) if command == "stop" else \
+                _NO_FEATURE.format(shown=shown(name), repo="{repo}")
+            cases.append(Case(f"{command}-feature-{key}", (command, "--", name), expected))
     return cases
 
 

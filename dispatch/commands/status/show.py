@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from dispatch.commands.status import collect
 from dispatch.commands.status.view import status_json, status_table
 from dispatch.core import ui
-from dispatch.core.errors import DispatchError
 from dispatch.core.table import Format, render
 from dispatch.state.paths import FeaturePaths
 
@@ -53,6 +52,18 @@ def watch(paths: FeaturePaths, interval: float, verbose: bool = False) -> None:
             return
 
 
+def watch_lines(paths: FeaturePaths, interval: float, fmt: Format, verbose: bool) -> None:
+    """`--watch` off a terminal (a pipe, a log file): the table again every interval, after
+    a blank line, until Ctrl-C — nothing is redrawn in place."""
+    try:
+        while True:
+            print_status(paths, fmt=fmt, verbose=verbose)
+            ui.say("")
+            time.sleep(interval)
+    except (KeyboardInterrupt, BrokenPipeError):
+        return
+
+
 def follow_until_done(supervision: Supervision, *, fmt: Format | None) -> int:
     """`start --wait`: show progress until the supervisor is done; 0 if all are done."""
     from rich.live import Live
@@ -93,8 +104,7 @@ def command(feature: str | None, *, as_json: bool, watch_: bool, interval: float
     if watch_ and chosen == "rich":
         watch(paths, interval, verbose)
     elif watch_ and chosen is not None:
-        raise DispatchError("--watch refreshes a terminal in place; off a terminal run "
-                            "'dispatch status' when you want to look (or use --format rich)")
+        watch_lines(paths, interval, chosen, verbose)
     else:
         print_status(paths, fmt=chosen, verbose=verbose)
     return 0
