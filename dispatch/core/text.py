@@ -9,3 +9,8 @@ def shown(name: str, limit: int = 60) -> str:
     """A name as typed, quoted so that look-alikes and control characters are visible."""
     text = ascii(name) if not name.isascii() or not name.isprintable() else repr(name)
     return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def visible(text: str) -> str:
+    """Text as written, but with every control or invisible character as an escape."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

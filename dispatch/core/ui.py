@@ -29,6 +29,11 @@ def warn(message: str) -> None:
     err().print(f"warning: {message}", markup=False)
 
 
+def diagnostic(line: str) -> None:
+    """A `file:line: warning: ...` line on stderr, never wrapped: editors jump to it."""
+    err().print(line, markup=False, soft_wrap=True)
+
+
 def note(message: str) -> None:
     err().print(message, markup=False, style="dim")
 

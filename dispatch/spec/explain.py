@@ -1,0 +1,94 @@
+"""`dispatch plan SPEC --explain`: how each heading of a spec was read, one line each —
+workstream, field, part of a workstream, or prose — and why. The way to debug a spec that
+parses wrongly, so it works on specs that do not parse (a duplicate, a cycle) too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dispatch.core.text import visible
+from dispatch.spec import fields, headings
+from dispatch.spec.blocks import Block, parse_blocks
+from dispatch.spec.drafts import Draft, drafts_of, name_of
+from dispatch.spec.source import display_path, read_spec
+
+_SHOWN = 60  # characters of a heading shown
+
+
+def explain_spec(path: Path, display: str | None = None) -> list[str]:
+    source = read_spec(path, display or display_path(path))
+    blocks = parse_blocks(source.body)
+    lines = source.body.split("\n")
+    selection = headings.select(blocks, lines)
+    drafts = drafts_of(source, blocks, selection)
+    reader = _Reader(blocks, selection, drafts, source.body_offset)
+    positions = [pos for pos, block in enumerate(blocks) if block.kind == "heading"]
+    if not positions:
+        return ["the spec has no headings: put each workstream under a heading such as "
+                "'### Workstream 1: Title'"]
+    width = len(str(blocks[positions[-1]].start + 1 + source.body_offset))
+    result = [f"line {blocks[pos].start + 1 + source.body_offset:>{width}}  "
+              f"{_heading(blocks[pos], lines)}  → {reader.verdict(pos)}" for pos in positions]
+    prose = len(positions) - sum(1 for pos in positions if reader.owner(pos) is not None)
+    result.append(f"{len(drafts)} workstreams; {prose} headings left as prose")
+    return result
+
+
+class _Reader:
+    def __init__(self, blocks: list[Block], selection: headings.Selection,
+                 drafts: list[Draft], offset: int) -> None:
+        self.blocks = blocks
+        self.offset = offset
+        self.selection = selection
+        self.drafts = drafts
+        self.names = [name_of(draft, i) for i, draft in enumerate(drafts, start=1)]
+        self.ends = [headings.section_end(blocks, selection.heads, i)
+                     for i in range(len(selection.heads))]
+
+    def owner(self, pos: int) -> int | None:
+        """The index of the workstream whose section holds the heading at `pos`."""
+        return next((i for i, head in enumerate(self.selection.heads)
+                     if head <= pos < self.ends[i]), None)
+
+    def verdict(self, pos: int) -> str:
+        index = self.owner(pos)
+        if index is None:
+            return f"prose ({self._prose_reason(pos)})"
+        name = self.names[index]
+        if pos == self.selection.heads[index]:
+            why = self.selection.why.get(pos, "")
+            return f"workstream '{name}' ({why}; {_goal_source(self.drafts[index])})"
+        field = fields.heading_field(self.blocks[pos].text)
+        if field is not None:
+            return f"field '{field}' of '{name}'"
+        return f"part of '{name}' (a sub-section: its bullets are tasks, its text goes along)"
+
+    def _prose_reason(self, pos: int) -> str:
+        if pos in self.selection.why:
+            return self.selection.why[pos]
+        container = self.selection.container
+        if container is not None and not container < pos < self._end_of(container):
+            where = self.blocks[container]
+            line = where.start + 1 + self.offset
+            return f'outside "{where.text}" (line {line}), which holds the workstreams'
+        return "inside a section that is not a workstream"
+
+    def _end_of(self, pos: int) -> int:
+        level = self.blocks[pos].level
+        return next((p for p in range(pos + 1, len(self.blocks)) if self.blocks[p].kind ==
+                     "heading" and self.blocks[p].level <= level), len(self.blocks))
+
+
+def _goal_source(draft: Draft) -> str:
+    if draft.fields.goal:
+        return "goal from its Goal field"
+    if draft.fields.description:
+        return "goal from its first paragraph"
+    return "no Goal field and no text: the title is the goal"
+
+
+def _heading(block: Block, lines: list[str]) -> str:
+    written = lines[block.start].strip()
+    text = written if written.startswith("#") else f"{'#' * block.level} {block.text}"
+    text = visible(text)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
