@@ -4,7 +4,10 @@ parses wrongly, so it works on specs that do not parse (a duplicate, a cycle) to
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from dispatch.core.text import visible
 from dispatch.spec import fields, headings
@@ -12,26 +15,52 @@ from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.drafts import Draft, drafts_of, name_of
 from dispatch.spec.source import display_path, read_spec
 
+Role = Literal["workstream", "field", "part", "prose"]
 _SHOWN = 60  # characters of a heading shown
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How one heading was read."""
+
+    line: int  # in the file
+    heading: str  # as written, shortened, control characters made visible
+    role: Role
+    verdict: str  # "workstream 'core' (numbered "Stream N"; ...)"
+
+
 def explain_spec(path: Path, display: str | None = None) -> list[str]:
+    readings = read_headings(path, display)
+    if not readings:
+        return ["the spec has no headings: put each workstream under a heading such as "
+                "'### Workstream 1: Title'"]
+    width = len(str(readings[-1].line))
+    lines = [f"line {r.line:>{width}}  {r.heading}  → {r.verdict}" for r in readings]
+    return [*lines, _summary(readings)]
+
+
+def read_headings(path: Path, display: str | None = None) -> list[Reading]:
     source = read_spec(path, display or display_path(path))
     blocks = parse_blocks(source.body)
     lines = source.body.split("\n")
     selection = headings.select(blocks, lines)
-    drafts = drafts_of(source, blocks, selection)
-    reader = _Reader(blocks, selection, drafts, source.body_offset)
-    positions = [pos for pos, block in enumerate(blocks) if block.kind == "heading"]
-    if not positions:
-        return ["the spec has no headings: put each workstream under a heading such as "
-                "'### Workstream 1: Title'"]
-    width = len(str(blocks[positions[-1]].start + 1 + source.body_offset))
-    result = [f"line {blocks[pos].start + 1 + source.body_offset:>{width}}  "
-              f"{_heading(blocks[pos], lines)}  → {reader.verdict(pos)}" for pos in positions]
-    prose = len(positions) - sum(1 for pos in positions if reader.owner(pos) is not None)
-    result.append(f"{len(drafts)} workstreams; {prose} headings left as prose")
-    return result
+    reader = _Reader(blocks, selection, drafts_of(source, blocks, selection),
+                     source.body_offset)
+    return [Reading(blocks[pos].start + 1 + source.body_offset, _heading(blocks[pos], lines),
+                    *reader.verdict(pos))
+            for pos, block in enumerate(blocks) if block.kind == "heading"]
+
+
+def _summary(readings: list[Reading]) -> str:
+    counts = Counter(r.role for r in readings)
+    inside = counts["field"] + counts["part"]
+    return (f"{_count(counts['workstream'], 'workstream')}; {_count(inside, 'heading')} "
+            f"inside them (fields, sub-sections); {_count(counts['prose'], 'heading')} left "
+            "as prose")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class _Reader:
@@ -50,18 +79,20 @@ class _Reader:
         return next((i for i, head in enumerate(self.selection.heads)
                      if head <= pos < self.ends[i]), None)
 
-    def verdict(self, pos: int) -> str:
+    def verdict(self, pos: int) -> tuple[Role, str]:
         index = self.owner(pos)
         if index is None:
-            return f"prose ({self._prose_reason(pos)})"
+            return "prose", f"prose ({self._prose_reason(pos)})"
         name = self.names[index]
         if pos == self.selection.heads[index]:
             why = self.selection.why.get(pos, "")
-            return f"workstream '{name}' ({why}; {_goal_source(self.drafts[index])})"
+            return "workstream", (f"workstream '{name}' ({why}; "
+                                  f"{_goal_source(self.drafts[index])})")
         field = fields.heading_field(self.blocks[pos].text)
         if field is not None:
-            return f"field '{field}' of '{name}'"
-        return f"part of '{name}' (a sub-section: its bullets are tasks, its text goes along)"
+            return "field", f"field '{field}' of '{name}'"
+        return "part", (f"part of '{name}' (a sub-section: its bullets are tasks, its text "
+                        "goes along)")
 
     def _prose_reason(self, pos: int) -> str:
         if pos in self.selection.why:

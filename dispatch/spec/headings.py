@@ -104,15 +104,21 @@ class _Selector:
             # A title such as "# Workstreams" over plain sections: nothing else fits.
             self._from_container(self.title)
         if self.title is not None and self.title != self.sel.container:
-            self.sel.why[self.title] = "the document's title"
+            self.sel.why[self.title] = "the document's title" + (
+                ", not a section of workstreams" if self._may_hold(self.title) else "")
         return self.sel
 
     # --- the section that holds the workstreams -------------------------------------------
 
     def _container(self) -> int | None:
         for pos in self.headings:
-            if pos != self.title and self._may_hold(pos) and not self._plain_beside_numbered(pos):
+            if pos == self.title or not self._may_hold(pos):
+                continue
+            if not self._plain_beside_numbered(pos):
                 return pos
+            self.sel.why[pos] = ('titled like the workstreams section, but its sub-headings '
+                                 'do not look like workstreams and numbered workstream headings '
+                                 'elsewhere do')
         return None
 
     def _may_hold(self, pos: int) -> bool:
@@ -164,7 +170,7 @@ class _Selector:
                 continue
             reason = self._top_level_reason(pos, family, level)
             if reason is not None:
-                self.sel.why[pos] = reason
+                self.sel.why.setdefault(pos, reason)  # a reason found earlier is closer
                 continue
             self._take(pos, _numbered_reason(self.blocks[pos].text)
                        if self._numbered(pos, family) else

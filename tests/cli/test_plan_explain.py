@@ -67,7 +67,8 @@ def test_explain_says_for_each_heading_what_it_became_and_why(
     code, out, err = run(capsys, "plan", "planning.md", "--explain")
     assert (code, err) == (0, WARNINGS)
     assert out.splitlines() == [
-        "line  4  # Development Workstreams  → prose (the document's title)",
+        "line  4  # Development Workstreams  → prose (the document's title, not a section of "
+        "workstreams)",
         "line  6  ## Worktree Locations  → prose (not numbered like a workstream, and carries "
         "no workstream field)",
         "line  9  ## Stream 1: Core  → workstream 'core' (numbered \"Stream N\"; goal from its "
@@ -79,7 +80,7 @@ def test_explain_says_for_each_heading_what_it_became_and_why(
         "workstream field)",
         "line 23  ### Week 1  → prose (not numbered like a workstream, and carries no "
         "workstream field)",
-        "2 workstreams; 4 headings left as prose",
+        "2 workstreams; 1 heading inside them (fields, sub-sections); 4 headings left as prose",
     ]
 
 
@@ -122,7 +123,8 @@ def test_explain_still_explains_a_spec_that_does_not_parse(
     Path("s.md").write_text("# Plan\n## Locations\n## Stream 1: A\n- a\n## Stream 1: B\n- b\n")
     code, out, err = run(capsys, "plan", "s.md", "--explain")
     assert (code, out.splitlines()[-1], err) == (
-        1, "2 workstreams; 2 headings left as prose",
+        1, "2 workstreams; 0 headings inside them (fields, sub-sections); 2 headings left as "
+        "prose",
         "dispatch: error: s.md:5: workstream number 1 is used twice: line 3 (`## Stream 1: A`) "
         "and line 5 (`## Stream 1: B`); number the workstreams 1, 2, 3, ...\n")
 
