@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -71,13 +72,12 @@ class _Reader:
         self.selection = selection
         self.drafts = drafts
         self.names = [name_of(draft, i) for i, draft in enumerate(drafts, start=1)]
-        self.ends = [headings.section_end(blocks, selection.heads, i)
-                     for i in range(len(selection.heads))]
+        self.owners = {pos: i for i, head in enumerate(selection.heads)
+                       for pos in range(head, headings.section_end(blocks, selection.heads, i))}
 
     def owner(self, pos: int) -> int | None:
         """The index of the workstream whose section holds the heading at `pos`."""
-        return next((i for i, head in enumerate(self.selection.heads)
-                     if head <= pos < self.ends[i]), None)
+        return self.owners.get(pos)
 
     def verdict(self, pos: int) -> tuple[Role, str]:
         index = self.owner(pos)
@@ -98,15 +98,17 @@ class _Reader:
         if pos in self.selection.why:
             return self.selection.why[pos]
         container = self.selection.container
-        if container is not None and not container < pos < self._end_of(container):
+        if container is not None and not container < pos < self._container_end:
             where = self.blocks[container]
             line = where.start + 1 + self.offset
             return f'outside "{where.text}" (line {line}), which holds the workstreams'
         return "inside a section that is not a workstream"
 
-    def _end_of(self, pos: int) -> int:
-        level = self.blocks[pos].level
-        return next((p for p in range(pos + 1, len(self.blocks)) if self.blocks[p].kind ==
+    @cached_property
+    def _container_end(self) -> int:
+        start = self.selection.container or 0
+        level = self.blocks[start].level
+        return next((p for p in range(start + 1, len(self.blocks)) if self.blocks[p].kind ==
                      "heading" and self.blocks[p].level <= level), len(self.blocks))
 
 

@@ -190,9 +190,12 @@ class _Collector:
         found = label_of(first)
         if found:
             inner = self._label(found, start)
-            for child in _child_items(lines, start + 1, lazy):
-                self._add_item(inner or "tasks", child, lazy)
-        elif not (of_fields and self._note(first)):
+            for child, child_end in _child_items(lines, start + 1, lazy):
+                self._add_item(inner or "tasks", child, child_end)
+        elif of_fields and self._note(first):
+            for child, child_end in _child_items(lines, start + 1, lazy):
+                self._add_item("note", child, child_end)
+        else:
             self._add_item(self.current, start, lazy)
         self._describe([text for number in range(lazy, end)
                         if (text := self._line(lines[number], number))])
@@ -226,8 +229,19 @@ def _is_label(line: str) -> bool:
     return bool(label_of(line) or _BOLD_LABEL.match(line))
 
 
-def _child_items(lines: list[str], start: int, end: int) -> list[int]:
-    return [i for i in range(start, end) if _MARKER.match(lines[i])]
+def _child_items(lines: list[str], start: int, end: int) -> list[tuple[int, int]]:
+    """The items of the list nested in an item, each with the lines up to the next one: a
+    child's own nested items stay in its text."""
+    marked = [i for i in range(start, end) if _MARKER.match(lines[i])]
+    if not marked:
+        return []
+    indent = min(_indent(lines[i]) for i in marked)
+    starts = [i for i in marked if _indent(lines[i]) == indent]
+    return list(zip(starts, [*starts[1:], end], strict=True))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def task_text(item_lines: list[str]) -> str:
@@ -243,8 +257,7 @@ def task_text(item_lines: list[str]) -> str:
 
 
 def _dedent(line: str, indent: int) -> str:
-    spaces = len(line) - len(line.lstrip(" "))
-    return line[min(spaces, indent) :]
+    return line[min(_indent(line), indent) :]
 
 
 def paths_in(text: str) -> list[str]:

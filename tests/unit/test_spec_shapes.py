@@ -168,3 +168,21 @@ def test_warnings_of_a_plan_stored_before_they_had_lines_still_load() -> None:
     plan = Plan.model_validate_json(json.dumps(old))
     assert plan.warnings == [PlanWarning(line=None, message="a and b both own x")]
     assert plan.workstreams[0].notes == []
+
+
+def test_tasks_under_a_list_label_are_one_each_with_their_own_details(tmp_path: Path) -> None:
+    """Was: each nested task also held the tasks after it ('a\\n- [ ] b', 'b')."""
+    plan = parse(tmp_path, """\
+        ## Workstreams
+        ### Parser
+        - **Files**: `parse/**`
+        - **Tasks**:
+          - [ ] Headings
+            - ATX and setext
+          - [ ] Tables
+        - **Worktree**: `../parse`
+          - created by hand
+        """)
+    parser = plan.workstreams[0]
+    assert parser.tasks == ["Headings\n- ATX and setext", "Tables"]
+    assert parser.notes == ["Worktree: `../parse`", "Worktree: created by hand"]
