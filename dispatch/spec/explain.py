@@ -91,6 +91,8 @@ class _Reader:
         field = fields.heading_field(self.blocks[pos].text)
         if field is not None:
             return "field", f"field '{field}' of '{name}'"
+        if fields.is_note_section(self.blocks[pos].text):
+            return "part", f"notes of '{name}' (its text and bullets are notes; checkboxes tasks)"
         return "part", (f"part of '{name}' (a sub-section: its bullets are tasks, its text "
                         "goes along)")
 

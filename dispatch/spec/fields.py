@@ -34,6 +34,9 @@ _SIGNALS = frozenset(_FIELD_OF) - {"purpose", "mission", "summary", "description
                                    "steps", "todo", "to do", "to-do", "work items",
                                    "deliverables", "checklist", "paths", "scope", "after",
                                    "requires", "prerequisites"}
+# Sub-sections whose bullets are remarks, not work: notes, like unknown fields.
+_NOTE_SECTIONS = frozenset({"notes", "note", "context", "background", "risks", "open questions",
+                            "questions", "references", "links", "out of scope", "non-goals"})
 _LABEL = re.compile(
     r"^\s*(?:[*_]{1,2})?\s*(?P<label>[A-Za-z][A-Za-z /&-]{0,40}?)\s*(?:[*_]{1,2})?\s*:"
     r"\s*(?:[*_]{1,2}(?=\s|$))?\s*(?P<value>.*)$"
@@ -72,6 +75,11 @@ def heading_field(text: str) -> str | None:
     """The field a sub-heading such as '#### Files to modify:' introduces, if any."""
     found = label_of(text if text.endswith(":") else text + ":")
     return found[0] if found else None
+
+
+def is_note_section(text: str) -> bool:
+    """Whether a sub-heading ('#### Risks') holds remarks rather than work."""
+    return _alias(text.rstrip(": ")) in _NOTE_SECTIONS
 
 
 def signals(blocks: list[Block], lines: list[str]) -> set[str]:
@@ -123,9 +131,18 @@ class _Collector:
 
     def heading(self, block: Block) -> None:
         found = label_of(block.text if block.text.endswith(":") else block.text + ":")
-        self.current = self._label(found, block.start) if found else "other"
+        if found:
+            self.current = self._label(found, block.start)
+        elif is_note_section(block.text):
+            self.current, self.note_label = "section", block.text.rstrip(": ")
+        else:
+            self.current = "other"  # "#### Backend changes": its bullets are tasks
 
     def paragraph(self, block: Block) -> None:
+        if self.current == "section":  # "#### Notes": each paragraph is a note
+            text = _strip_emphasis(" ".join(self.lines[block.start : block.end]))
+            self.fields.notes.append(f"{self.note_label}: {text}")
+            return
         if self.current == "note":  # a note's list may follow a blank line; its prose not
             self.current = None
         prose = [text for number in range(block.start, block.end)
@@ -204,7 +221,7 @@ class _Collector:
         text = _MARKER.sub("", self.lines[start], count=1).strip()
         if current in _VALUED:
             self._add(current, text, start)
-        elif current == "note" and not _CHECKBOX.match(self.lines[start]):
+        elif current in ("note", "section") and not _CHECKBOX.match(self.lines[start]):
             # A checkbox is a to-do whatever label it is under; a plain bullet under an
             # unknown label belongs to that label.
             self.fields.notes.append(f"{self.note_label}: {_strip_emphasis(text)}")

@@ -89,7 +89,9 @@ class _Selector:
         self.lines = lines
         self.headings = [i for i, b in enumerate(blocks) if b.kind == "heading"]
         first = self.headings[0] if self.headings else None
-        self.title = first if first is not None and blocks[first].level == 1 else None
+        # The title: a first heading at level 1, unless it is itself "Stream 1: ...".
+        self.title = first if first is not None and blocks[first].level == 1 and numbered(
+            blocks[first].text) is None else None
         self.sel = Selection(heads=[], title=self.title)
         self.ends = self._ends()
         self.until = 0  # the end of the last workstream taken at the top level

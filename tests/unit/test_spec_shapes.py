@@ -186,3 +186,26 @@ def test_tasks_under_a_list_label_are_one_each_with_their_own_details(tmp_path: 
     parser = plan.workstreams[0]
     assert parser.tasks == ["Headings\n- ATX and setext", "Tables"]
     assert parser.notes == ["Worktree: `../parse`", "Worktree: created by hand"]
+
+
+def test_streams_as_level_one_sections_are_not_taken_for_a_title(tmp_path: Path) -> None:
+    plan = parse(tmp_path, "# Stream 1: Core\n- a\n# Stream 2: Web\n- b\n# Notes\n- c\n")
+    assert names(plan) == ["core", "web"]
+
+
+def test_a_notes_sub_section_holds_notes_not_tasks(tmp_path: Path) -> None:
+    plan = parse(tmp_path, """\
+        ## Workstreams
+        ### Api
+        **Goal**: serve
+        #### Risks
+        The provider may rate-limit us.
+        - Quotas are per account
+        - [ ] Ask for a higher quota
+        #### Backend changes
+        - Add the route
+        """)
+    api = plan.workstreams[0]
+    assert api.notes == ["Risks: The provider may rate-limit us.",
+                         "Risks: Quotas are per account"]
+    assert api.tasks == ["Ask for a higher quota", "Add the route"]
