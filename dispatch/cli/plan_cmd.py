@@ -22,10 +22,12 @@ def plan_command(
 ) -> None:
     """Parse a spec into workstreams and show the plan (changes nothing).
 
-    The workstreams are the sub-headings of a "Workstreams" section; without one, the
-    headings numbered "Workstream/Stream/Team/Track/Phase N" and those that carry two
-    workstream fields (**Goal**, **Files**, **Depends on**...). Other sections stay prose.
-    Warnings go to stderr as file:line: warning: message.
+    The workstreams are the sub-headings of a "Workstreams" section (the document's title
+    counts only when nothing else fits); without one, the headings numbered
+    "Workstream/Stream/Team/Track/Agent/Phase N" and those that carry two workstream fields
+    (**Goal**, **Files**, **Depends on**...). Other sections stay prose. Bold fields
+    dispatch does not know (**Owner**: ...) are kept as notes. Warnings go to stderr as
+    file:line: warning: message.
     """
     from dispatch.core import ui
     from dispatch.gitops.repository import find_root_or_none
