@@ -209,3 +209,15 @@ def test_a_notes_sub_section_holds_notes_not_tasks(tmp_path: Path) -> None:
     assert api.notes == ["Risks: The provider may rate-limit us.",
                          "Risks: Quotas are per account"]
     assert api.tasks == ["Ask for a higher quota", "Add the route"]
+
+
+def test_explain_and_notes_show_control_characters_as_escapes(tmp_path: Path) -> None:
+    from dispatch.spec.explain import explain_spec
+    from dispatch.spec.view import notes_lines
+
+    path = tmp_path / "spec.md"
+    path.write_text("## Workstreams\n### Api \x1b]0;owned\x07\n**Owner**: \x1b[2J\n- x\n")
+    assert explain_spec(path, display="spec.md")[1] == (
+        "line 2  ### Api \\x1b]0;owned\\x07  → workstream 'api-0-owned' (a sub-heading of "
+        "\"Workstreams\"; no Goal field and no text: the title is the goal)")
+    assert notes_lines(parse_spec(path, display="spec.md")) == ["api-0-owned: Owner: \\x1b[2J"]
