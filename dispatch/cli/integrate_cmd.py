@@ -120,7 +120,9 @@ def clean_command(
     root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
     state = StateStore(paths).load()
-    todo = clean.plan(paths, state, force=force, all_=all_, remote_name=remote)
+    todo = clean.plan(paths, state, force=force, all_=all_)
+    if remote is not None:
+        clean.remote_branches(paths, state, todo, remote, all_)
     if dry_run:
         lines = clean.describe(paths, state, todo)
     else:

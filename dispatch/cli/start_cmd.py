@@ -74,6 +74,9 @@ def start_command(
     session_timeout: Annotated[float | None, typer.Option(
         min=1, help="Stop a session run after this many seconds.",
         rich_help_panel=_SESSIONS)] = None,
+    allow_bypass: Annotated[bool, typer.Option(
+        "--allow-bypass", help="Run a spec that sets permission_mode bypassPermissions (its "
+        "workers may run any command without asking).", rich_help_panel=_SESSIONS)] = False,
     as_json: Json = False,
 ) -> None:
     """Create a worktree and branch per workstream (with its .env, ports, setup and
@@ -88,7 +91,7 @@ def start_command(
     sessions = None if no_agents else start.SessionOptions(
         rehearse=rehearse, claude=claude, max_parallel=max_parallel, budget_usd=budget_usd,
         retries=retries, retry_delay=retry_delay, follow_up=follow_up,
-        session_timeout=session_timeout,
+        session_timeout=session_timeout, allow_bypass=allow_bypass,
         agent=start.agent_options(model=model, permission_mode=permission_mode,
                                        allowed_tools=allowed_tools, max_turns=max_turns,
                                        max_budget_usd=max_budget_usd))

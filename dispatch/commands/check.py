@@ -54,6 +54,7 @@ def details(prediction: Prediction) -> list[str]:
     if not lines:
         lines.append(f"no conflicts predicted between any two branches or with "
                      f"{prediction.base_label}")
+    lines += [f"{name}: {problem}" for name, problem in prediction.unmergeable.items()]
     lines += [f"{name} changed files outside what it owns: {', '.join(files)}"
               for name, files in prediction.out_of_scope.items()]
     return lines

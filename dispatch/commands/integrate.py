@@ -81,9 +81,7 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
                         merge_queue.branch_tips(paths, outcome.state, options.tips))
     _publish(paths, request, outcome.state)
     _show(paths, request, outcome, path)
-    return 0 if all(r.status in ("merged", "skipped") for r in
-                    (outcome.state.integration.merges.values() if outcome.state.integration
-                     else [])) else 1
+    return 0 if not outcome.left_out else 1
 
 
 def _fetch(paths: FeaturePaths, request: Request) -> dict[str, str]:

@@ -16,8 +16,10 @@ from dispatch.state.store import StateStore
 def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | None,
            force: bool, claude: str | None) -> tuple[list[str], client.Supervision]:
     store = StateStore(paths)
+    _run_settings(store.load(), claude)  # refuses before anything changes
+    client.reconcile(paths)
     state = store.load()
-    run = _run_settings(state, claude)  # refuses before anything changes
+    run = _run_settings(state, claude)
     names = _chosen(state, name, all_)
     _expect_budget(state, run)
     for record in (state.workstreams[n] for n in names):
@@ -52,13 +54,15 @@ def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
         return [name]
     chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
     if not chosen:
-        raise DispatchError("nothing to resume: no workstream is interrupted, failed with a "
-                            "transient error, or needs attention")
+        raise DispatchError("nothing to resume: no workstream is interrupted, stopped, "
+                            "retrying, failed with a transient error, or needs attention")
     return chosen
 
 
 def _resumable(record: SessionRecord) -> bool:
-    return record.status in ("interrupted", "needs_attention") or (
+    """What `--all` continues: everything that stopped short of done for a reason a resume
+    can fix (a retry left waiting by a supervisor that died is one)."""
+    return record.status in ("interrupted", "needs_attention", "stopped", "retrying") or (
         record.status == "failed" and record.transient)
 
 

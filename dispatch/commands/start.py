@@ -12,6 +12,7 @@ from dispatch.core import ui
 from dispatch.core.errors import DispatchError
 from dispatch.gitops.repository import Repo
 from dispatch.sessions import claude_cli, client
+from dispatch.spec import safety
 from dispatch.state.model import FeatureState, RunSettings
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.plan import AgentOptions, Plan
@@ -35,6 +36,7 @@ class SessionOptions:
     retry_delay: float = 2.0
     follow_up: bool = True
     session_timeout: float | None = None
+    allow_bypass: bool = False  # the person confirms a spec's bypassPermissions
 
 
 @dataclass
@@ -91,6 +93,12 @@ def _plan(repo: Repo, kind: str, value: str) -> Plan:
 
 
 def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:
+    dangerous = safety.dangerous_modes(plan, sessions.agent.permission_mode)
+    if dangerous and not sessions.allow_bypass:
+        who, mode = next(iter(dangerous.items()))
+        raise DispatchError(f"{who} sets permission_mode {mode}: its workers could run any "
+                            "command without asking; if you trust this spec, run again with "
+                            "--allow-bypass (or pass --permission-mode to choose another)")
     program = claude_cli.rehearsal_program() if sessions.rehearse else \
         claude_cli.find_claude(sessions.claude)
     parallel = sessions.max_parallel or _env_parallel() or plan.max_parallel or DEFAULT_PARALLEL

@@ -79,3 +79,8 @@ def commit_paths(worktree: Path, names: list[str], message: str,
     name, email = identity
     return ok(["-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--quiet",
                "--no-verify", "-m", message], worktree)
+
+
+def switch(worktree: Path, branch: str) -> None:
+    """Check `branch` out at `worktree` (refuses to overwrite uncommitted changes)."""
+    run(["switch", "--quiet", "--no-guess", branch], worktree)

@@ -36,9 +36,10 @@ class Row:
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
           tips: dict[str, str]) -> Path:
-    chosen = [ws for ws in state.plan.workstreams if ws.name in state.workstreams]
-    rows = parallel_map(lambda ws: _row(paths, state, prediction, tips, ws.name, ws.title),
-                        chosen, threads=4)
+    titles = {ws.name: ws.title for ws in state.plan.workstreams}
+    rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
+        name, f"{name} (no longer in the spec: renamed or removed?)")), state.names(),
+        threads=4)
     assert state.integration is not None
     merged = [row.name for row in rows if row.merge_status == "merged"]
     text = render.render(
@@ -56,7 +57,7 @@ def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
     record = state.workstreams[name]
     assert state.integration is not None
     merge = state.integration.merges.get(name)
-    tip = tips.get(name)
+    tip = tips.get(name) if name not in prediction.unmergeable else None
     start = record.start_commit or state.base  # its own work, without its dependencies'
     return Row(
         name=name, title=title, session_status=record.status, worker=record.worker,

@@ -15,7 +15,8 @@ from functools import partial
 from dispatch.core import procs
 from dispatch.core.errors import DispatchError
 from dispatch.sessions import scheduler
-from dispatch.state.locks import holder_if_locked
+from dispatch.sessions.run import Run, finish_run
+from dispatch.state.locks import FileLock, holder_if_locked
 from dispatch.state.model import FeatureState, RunSettings
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -65,7 +66,7 @@ class Supervision:
         """Whether a supervisor is (again) on the job."""
         if self.alive():
             return True
-        if self.restarts >= self.RESTARTS or not scheduler.can_progress(state, set()):
+        if self.restarts >= self.RESTARTS or not needs_supervisor(state):
             return False
         self.restarts += 1
         self.spawned = ensure_supervisor(self.paths)
@@ -115,13 +116,21 @@ def wait_finished(supervision: Supervision, tick: Callable[[FeatureState], None]
     while True:
         state = store.load()
         tick(state)
-        supervised = supervision.keep_going(state)
+        if not supervision.keep_going(state):
+            # Nobody will change these records any more (a record that says `running` with
+            # no supervisor is one that no live process owns): stop waiting, say what is.
+            return state
         watched = [r for r in state.workstreams.values() if names is None or r.name in names]
-        busy = any(r.status in ("running", "retrying") or
-                   (supervised and r.status in ("pending", "waiting")) for r in watched)
-        if not busy and (names is not None or not supervised):
+        busy = any(r.status in ("running", "retrying", "pending", "waiting") for r in watched)
+        if not busy and names is not None:
             return state
         time.sleep(poll)
+
+
+def needs_supervisor(state: FeatureState) -> bool:
+    """Work that only a supervisor moves on: a run to record, a retry, a launch."""
+    return scheduler.can_progress(state, set()) or any(
+        r.status in ("running", "retrying") for r in state.workstreams.values())
 
 
 def stop(paths: FeaturePaths, names: list[str] | None) -> list[str]:
@@ -151,3 +160,22 @@ def _mark_stopped(state: FeatureState, names: list[str] | None) -> list[str]:
             record.status, record.error = "stopped", "stopped by 'dispatch stop'"
             stopped.append(record.name)
     return stopped
+
+
+def reconcile(paths: FeaturePaths) -> None:
+    """Record the runs that ended while no supervisor watched (it was killed, the machine
+    restarted): their records still say `running`. Done here, under the supervisor's lock,
+    so that a command deciding what to resume sees what those runs really did."""
+    store = StateStore(paths)
+    dead = [r for r in store.load().workstreams.values()
+            if r.status == "running" and not procs.is_alive(r.pid, r.pid_started)]
+    if not dead:
+        return
+    lock = FileLock(paths.lock("supervisor"))
+    if not lock.acquire(timeout=0):
+        return  # a supervisor is there: it records them itself
+    try:
+        for record in dead:
+            finish_run(paths, store, Run.adopted(paths, record, None), None, orphaned=True)
+    finally:
+        lock.release()

@@ -19,15 +19,16 @@ class Decision:
     reason: str = ""
 
 
-def decide(state: FeatureState, now: datetime, running: int) -> list[Decision]:
-    """One decision per startable workstream, in spec order."""
+def decide(state: FeatureState, now: datetime, running: int,
+           skip: set[str] | frozenset[str] = frozenset()) -> list[Decision]:
+    """One decision per startable workstream, in spec order (`skip`: never launch these)."""
     assert state.run is not None
     capacity = state.run.max_parallel - running
     over_budget = _over_budget(state)
     decisions = []
     for ws in state.plan.workstreams:
         record = state.workstreams.get(ws.name)
-        if record is None or record.status not in STARTABLE:
+        if record is None or record.status not in STARTABLE or ws.name in skip:
             continue
         decision = _decide_one(state, record, now)
         if decision.action == "launch":
@@ -63,8 +64,10 @@ def _over_budget(state: FeatureState) -> str:
     return ""
 
 
-def can_progress(state: FeatureState, running: set[str]) -> bool:
-    """Whether anything will still happen without a person: a run, a retry, a launch."""
+def can_progress(state: FeatureState, running: set[str],
+                 skip: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether anything will still happen without a person: a run, a retry, a launch
+    (`skip`: workstreams that will not be launched)."""
     if running:
         return True
     if _over_budget(state):
@@ -75,7 +78,8 @@ def can_progress(state: FeatureState, running: set[str]) -> bool:
         if name not in memo:
             record = state.workstreams.get(name)
             memo[name] = False  # guards against cycles in a damaged state
-            memo[name] = record is not None and record.status in STARTABLE and all(
+            memo[name] = record is not None and record.status in STARTABLE and \
+                name not in skip and all(
                 state.workstreams[d].status == "done" or moves(d)
                 for d in record.depends_on if d in state.workstreams) and all(
                 d in state.workstreams for d in record.depends_on)

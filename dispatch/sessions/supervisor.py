@@ -15,6 +15,8 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -23,12 +25,17 @@ from dispatch.core import procs
 from dispatch.sessions import launch, scheduler
 from dispatch.sessions.run import Run, finish_run, start_run
 from dispatch.state.locks import FileLock
-from dispatch.state.model import FeatureState, now
+from dispatch.state.model import FeatureState, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 
 POLL_SECONDS = 0.2
 LOCK_PATIENCE = 2.0
+# How long a finished run's record may fail to be written (a state folder unwritable for a
+# moment, a lock held too long) before it is recorded as failed by the simplest write there is.
+RECORD_PATIENCE = 30.0
+# Consecutive ticks that could not even read the state before the supervisor gives up.
+MAX_BROKEN_TICKS = 150
 
 
 class Supervisor:
@@ -37,6 +44,8 @@ class Supervisor:
         self.store = StateStore(paths)
         self.runs: dict[str, Run] = {}
         self.stopping = False
+        self.broken_ticks = 0
+        self.unlaunchable: set[str] = set()  # start_run raised for these: not tried again
 
     def run(self) -> None:
         lock = FileLock(self.paths.lock("supervisor"))
@@ -47,13 +56,26 @@ class Supervisor:
         try:
             self._adopt()
             while not self.stopping:
-                self._reap()
-                self._schedule()
-                if not self.runs and self._finished(lock):
+                if self._tick() and not self.runs and self._finished(lock):
                     return
                 time.sleep(POLL_SECONDS)
         finally:
             lock.release()
+
+    def _tick(self) -> bool:
+        """One round of reaping and launching; False when the state could not be used.
+        One workstream's failure stays that workstream's (see `_isolated`)."""
+        try:
+            self._reap()
+            self._schedule()
+        except Exception:
+            self.broken_ticks += 1
+            log_exception("a supervisor tick failed")
+            if self.broken_ticks >= MAX_BROKEN_TICKS:
+                raise
+            return False
+        self.broken_ticks = 0
+        return True
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping = True  # sessions keep running; a later supervisor adopts them
@@ -62,7 +84,8 @@ class Supervisor:
         # Decide and let go of the supervisor lock while holding the state lock: a `resume`
         # that adds work either lands before (and is seen) or finds the lock free.
         with self.store.locked_file():
-            if scheduler.can_progress(self.store.load(), set(self.runs)):
+            state = self.store.load()
+            if scheduler.can_progress(state, set(self.runs), self.unlaunchable):
                 return False
             lock.release()
             return True
@@ -72,19 +95,20 @@ class Supervisor:
         are finished from their output files."""
         state = self.store.load()
         for record in state.workstreams.values():
-            if record.status != "running":
-                continue
-            pid = record.pid
-            if pid is None and record.session_id:
-                pid = launch.find_session_process(record.session_id)
-                if pid is not None:  # its launcher died before saving the pid: save it now
-                    self.store.set(record.name, pid=pid, pid_started=procs.start_time(pid))
-            run = Run.adopted(self.paths, record, pid)
-            if pid is not None and procs.is_alive(pid, record.pid_started if record.pid else
-                                                  None):
-                self.runs[record.name] = run
-            else:
-                finish_run(self.paths, self.store, run, returncode=None, orphaned=True)
+            if record.status == "running":
+                self._isolated(record.name, "adopting its run", partial(self._adopt_one, record))
+
+    def _adopt_one(self, record: SessionRecord) -> None:
+        pid = record.pid
+        if pid is None and record.session_id:
+            pid = launch.find_session_process(record.session_id)
+            if pid is not None:  # its launcher died before saving the pid: save it now
+                self.store.set(record.name, pid=pid, pid_started=procs.start_time(pid))
+        run = Run.adopted(self.paths, record, pid)
+        if pid is not None and procs.is_alive(pid, record.pid_started if record.pid else None):
+            self.runs[record.name] = run
+        else:
+            self._finish(run, None, orphaned=True)
 
     def _reap(self) -> None:
         for name, run in list(self.runs.items()):
@@ -92,24 +116,75 @@ class Supervisor:
             if returncode == Run.STILL_RUNNING:
                 run.enforce_timeout(self._timeout())
                 continue
-            del self.runs[name]
-            finish_run(self.paths, self.store, run, returncode)
+            if self._finish(run, returncode):
+                del self.runs[name]
+
+    def _finish(self, run: Run, returncode: int | None, *, orphaned: bool = False) -> bool:
+        """Record a run that ended; False to try again at the next tick."""
+        try:
+            finish_run(self.paths, self.store, run, returncode, orphaned=orphaned)
+            return True
+        except Exception as exc:
+            log_exception(f"recording {run.name}'s run failed")
+            run.record_failures = run.record_failures or time.monotonic()
+            if time.monotonic() - run.record_failures < RECORD_PATIENCE:
+                return False
+            return self._isolated(run.name, "recording its run", partial(
+                self.store.set, run.name, status="failed", pid=None, error=(
+                    f"dispatch could not record this run ({type(exc).__name__}: {exc}); see "
+                    f"{self.paths.relative(self.paths.logs)}/supervisor.log, then 'dispatch "
+                    f"resume {run.name}'")))
+
+    def _isolated(self, name: str, what: str, action: Callable[[], object]) -> bool:
+        """Run `action` for one workstream; if it raises, that workstream alone is marked
+        failed (when the state can be written) and the supervisor goes on."""
+        try:
+            action()
+            return True
+        except Exception as exc:
+            return self._failed(name, what, exc)
+
+    def _failed(self, name: str, what: str, exc: Exception) -> bool:
+        log_exception(f"{what} for {name} failed")
+        try:
+            self.store.set(name, status="failed", pid=None, error=(
+                f"dispatch failed while {what} ({type(exc).__name__}: {exc}); see "
+                f"{self.paths.relative(self.paths.logs)}/supervisor.log"))
+        except Exception:
+            log_exception(f"marking {name} failed failed too")
+            return False
+        return True
 
     def _timeout(self) -> float | None:
         state = self.store.load()
         return state.run.session_timeout if state.run else None
 
     def _schedule(self) -> None:
-        for decision in scheduler.decide(self.store.load(), now(), len(self.runs)):
+        state = self.store.load()
+        for decision in scheduler.decide(state, now(), len(self.runs), self.unlaunchable):
             if decision.action == "launch":
-                run = start_run(self.paths, self.store, decision.name)
-                if run is not None:
-                    self.runs[decision.name] = run
+                self._launch(decision.name)
         # Why the others wait, said after the launches so that it names their new status.
-        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs))
-                 if d.action != "launch"]
+        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs),
+                                             self.unlaunchable) if d.action != "launch"]
         if notes:
             self.store.update(partial(_note, decisions=notes))
+
+    def _launch(self, name: str) -> None:
+        try:
+            run = start_run(self.paths, self.store, name)
+        except Exception as exc:
+            self.unlaunchable.add(name)  # a second try would only fail the same way
+            self._failed(name, "starting its session", exc)
+            return
+        if run is not None:
+            self.runs[name] = run
+
+
+def log_exception(what: str) -> None:
+    """A traceback in the supervisor's log (its stderr): the evidence for a bug report."""
+    print(f"[{now().isoformat()}] {what}:\n{traceback.format_exc()}", file=sys.stderr,
+          flush=True)
 
 
 def _note(state: FeatureState, decisions: list[scheduler.Decision]) -> None:

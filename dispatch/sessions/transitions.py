@@ -28,6 +28,8 @@ def record_run(record: SessionRecord, outcome: RunOutcome, now: datetime) -> Non
         record.session_created = False  # start it anew with --session-id next time
     if IN_USE in outcome.message:
         record.session_created = True  # it exists after all: resume it next time
+    if outcome.problems:
+        record.note(f"run {record.attempts}: invalid result ({'; '.join(outcome.problems)})")
 
 
 def apply(record: SessionRecord, outcome: RunOutcome, run: RunSettings, now: datetime,
@@ -62,6 +64,9 @@ def _after_success(record: SessionRecord, check: Check | None,
                    follow_up: str | None) -> None:
     assert check is not None
     record.commits = check.commits
+    record.tip = check.tip or record.tip
+    for note in check.notes:
+        record.note(note)
     record.transient = False
     if check.done:
         record.status, record.error = "done", None

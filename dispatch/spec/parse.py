@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
 from dispatch.core.text import shown as quoted
-from dispatch.spec import dependencies, headings
+from dispatch.spec import dependencies, headings, safety
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.drafts import Draft, drafts_of, name_of, numbers_of
 from dispatch.spec.frontmatter import Frontmatter
@@ -35,7 +35,8 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
     warnings: list[PlanWarning] = []
     workstreams = _workstreams(drafts, source, shown, selection.family, warnings)
     plan = _plan(source, blocks, workstreams, shown, path)
-    plan.warnings.extend(warnings + _warnings(plan))
+    safe = [PlanWarning(line=None, message=message) for message in safety.warnings(plan)]
+    plan.warnings.extend(warnings + _warnings(plan) + safe)
     return plan
 
 
@@ -129,6 +130,8 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
             names.is_valid_ref_component(p) for p in branch.split("/"))):
         raise SpecError(shown, draft.line, f"branch {branch!r} of workstream '{name}' is not a "
                         "valid git branch name")
+    for path in draft.fields.files:
+        safety.check_owned_path(path, shown, draft.line, name)
     agent = AgentOptions.model_validate(
         override.model_dump(include=set(AgentOptions.model_fields)) if override else {})
     goal = draft.fields.goal or draft.fields.description or draft.title

@@ -60,9 +60,11 @@ class SessionRecord(BaseModel):
     finished_at: datetime | None = None
     last_checkpoint: str | None = None
     error: str | None = None
-    total_cost_usd: float = 0.0  # summed over every run of the session
-    num_turns: int = 0
-    duration_ms: int = 0
+    # Summed over every run of the session. Never negative or infinite: a worker's numbers
+    # are checked before they are booked (sessions/result_fields.py).
+    total_cost_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    num_turns: int = Field(default=0, ge=0)
+    duration_ms: int = Field(default=0, ge=0)
     attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
     retries: int = 0  # automatic retries since the last start or resume
     transient: bool = False  # the last failure looked transient (retried by resuming)
@@ -74,7 +76,13 @@ class SessionRecord(BaseModel):
     start_commit: str | None = None  # the branch when its first session began (after its
     # dependencies were merged in): its own work is start_commit..tip
     commits: int = 0  # commits ahead of the base when the session last ended
+    tip: str | None = None  # the branch's commit when its work was last checked
     last_output: str | None = None  # raw output of the latest run, relative to the root
+    notes: list[str] = Field(default_factory=list)  # what dispatch noticed (newest last)
+
+    def note(self, text: str, keep: int = 20) -> None:
+        """Remember something a person should know (an invalid result, a repaired branch)."""
+        self.notes = [*self.notes, text][-keep:]
 
 
 class RunSettings(BaseModel):
@@ -130,6 +138,16 @@ class FeatureState(BaseModel):
     workstreams: dict[str, SessionRecord] = Field(default_factory=dict)
     integration: IntegrationState | None = None
     external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
+
+    def names(self) -> list[str]:
+        """Every workstream with a record: the plan's order first, then any the current plan
+        no longer has (renamed or removed from an edited spec after they ran)."""
+        planned = [ws.name for ws in self.plan.workstreams if ws.name in self.workstreams]
+        return planned + [name for name in self.workstreams if name not in planned]
+
+    def owned_files(self, name: str) -> tuple[str, ...]:
+        known = {ws.name: ws for ws in self.plan.workstreams}
+        return tuple(known[name].files) if name in known else ()
 
     def total_cost(self) -> float:
         return sum(record.total_cost_usd for record in self.workstreams.values())

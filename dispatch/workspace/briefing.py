@@ -33,6 +33,8 @@ def write_tasks(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> Non
     worktree = paths.worktree(ws.name)
     ensure_work_dir(worktree)
     target = worktree / TASKS
+    if target.is_symlink():  # never write through a link (dispatch made none)
+        target.unlink()
     if not target.exists():
         target.write_text(render.render("TASKS.md.j2", paths.root,
                                         **context(paths, state, ws)))

@@ -39,7 +39,11 @@ def provision(repo: Repo, plan: Plan, options: StartOptions,
               progress: Progress = lambda _msg: None,
               warn: Progress = lambda _msg: None) -> FeatureState:
     """Make every workstream ready to run; returns the saved state."""
-    folder = FeaturePaths(repo.root, plan.feature).dir
+    paths = FeaturePaths(repo.root, plan.feature)
+    folder = paths.dir
+    # Before anything is written there (even a lock file): the folder must be dispatch's.
+    preflight.expect_feature_folder_is_dispatchs(paths, worktrees.listed(repo.root))
+    preflight.expect_no_strangers(paths, plan)
     created_dir = not folder.exists()
     if created_dir:
         preflight.prepare(repo, plan, options)  # every guard, before any change

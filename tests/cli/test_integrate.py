@@ -69,8 +69,8 @@ def test_check_integrate_and_clean_with_one_conflict(four: Path, cli: Cli) -> No
 
     cleaned = cli("clean")
     assert cleaned.code == 1
-    assert cleaned.err == ("kept branch four/cli: 1 commit(s) not in four/integration; "
-                           "integrate it or pass --force\n")
+    assert cleaned.err == ("kept branch four/cli: 1 commit(s) in no other branch; integrate "
+                           "(or merge) it first, or pass --force\n")
     assert git(repo, "branch", "--list", "four/*", "--format=%(refname:short)").split() == [
         "four/cli", "four/integration"]
     assert not (repo / ".worktrees/four/api").exists()
@@ -171,7 +171,7 @@ def test_a_branch_deleted_by_hand_is_skipped(four: Path, cli: Cli) -> None:
     git(four, "worktree", "remove", "--force", str(four / ".worktrees/four/web"))
     git(four, "branch", "-D", "four/web")
     result = cli("integrate")
-    assert result.code == 0, result
+    assert result.code == 1, result  # a done workstream was left out
     assert merges(four)["web"] == {
         "status": "skipped", "tip": None, "commit": None, "files": [], "collides_with": [],
         "verify_log": None, "reason": "its branch is missing (deleted by hand?)"}
@@ -193,10 +193,10 @@ def test_clean_force_and_dry_run(four: Path, cli: Cli) -> None:
     write(four / ".worktrees/four/web", {"web/draft.txt": "uncommitted"})
     dry = cli("clean", "--dry-run")
     assert "would remove worktree .worktrees/four/api" in dry.out
-    assert dry.err == ("kept branch four/api: 1 commit(s) not in the base; integrate it or "
-                       "pass --force\n"
-                       "kept worktree .worktrees/four/web: 1 uncommitted file(s) "
-                       "(web/draft.txt); commit them or pass --force\n")
+    assert dry.err == ("kept branch four/api: 1 commit(s) in no other branch; integrate (or "
+                       "merge) it first, or pass --force\n"
+                       "kept worktree .worktrees/four/web: 1 uncommitted or untracked "
+                       "file(s) (web/draft.txt): commit them, or pass --force\n")
     assert (four / ".worktrees/four/api").exists()
     forced = cli("clean", "--force")
     assert forced.code == 0, forced

@@ -162,7 +162,8 @@ def test_incomplete_work_gets_one_follow_up(repo: Path, cli: Cli,
     assert done["web"]["status"] == "done" and done["web"]["attempts"] == 2
     follow_up = [c for c in fake_claude.calls() if c["workstream"] == "web"][1]
     assert follow_up["resume"] is True
-    assert "- no commits on the branch: commit your work" in follow_up["prompt"]
+    assert "- no commits on the branch three/web: commit your work there" in \
+        follow_up["prompt"]
     assert "- no .workstream/RESULTS.md: write it" in follow_up["prompt"]
 
 

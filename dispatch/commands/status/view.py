@@ -37,6 +37,7 @@ def _record_json(snap: Snapshot, record: Record) -> dict[str, Any]:
         "uncommitted_files": live.uncommitted, "results_md": live.results,
         "worktree_exists": live.exists, "setup": record["setup"]["status"],
         "last_checkpoint": record["last_checkpoint"], "error": record["error"],
+        "problem": live.problem, "notes": record.get("notes", []),
     }
 
 
@@ -89,6 +90,8 @@ def _note(snap: Snapshot, record: Record, live: Any) -> str:
     if live.unrecorded:
         note = (f"finished; not recorded yet (no supervisor is running: 'dispatch start "
                 f"{snap.state['feature']}' records it)")
+    if live.problem:
+        note = f"git cannot read it: {live.problem}. " + note
     if not live.exists and record["status"] != "provisioning":
         note = (f"worktree missing: 'dispatch start {snap.state['feature']}' recreates it. "
                 + note)
