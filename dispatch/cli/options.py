@@ -13,3 +13,10 @@ FeatureArg = Annotated[str | None, typer.Argument(
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 Claude = Annotated[str | None, typer.Option(
     "--claude", help="The claude program (default: $CLAUDE_CLI_PATH, then `claude` on PATH).")]
+Format = Annotated[str | None, typer.Option(
+    "--format", metavar="FORMAT",
+    help="plain (one line per row, every value whole: the default off a terminal), markdown "
+         "(a table, for Claude Code), or rich (the default on a terminal).",
+    autocompletion=lambda: ["plain", "markdown", "rich"])]
+Workstreams = Annotated[list[str] | None, typer.Argument(
+    metavar="[WORKSTREAM]...", help="Workstreams (default: all of the feature's).")]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dispatch.cli.app import app
+from dispatch.cli.options import Format
 
 
 @app.command("plan")
@@ -19,6 +20,7 @@ def plan_command(
     explain: Annotated[bool, typer.Option(
         "--explain", help="Print, for each heading of the spec, whether it became a "
         "workstream, a field or prose, and why.")] = False,
+    fmt: Format = None,
 ) -> None:
     """Parse a spec into workstreams and show the plan (changes nothing).
 
@@ -40,15 +42,16 @@ def plan_command(
         raise typer.BadParameter("--explain prints text: use it without --json")
     cwd = Path.cwd()
     path = resolve_spec_path(spec, cwd, find_root_or_none(cwd))
+    chosen = None if as_json else ui.choose_format(fmt)
     for line in explain_spec(path) if explain else []:
         ui.say(line)
     plan = parse_spec(path)  # after the explanation: its errors are what it explains
-    if as_json:
+    if chosen is None:
         ui.print_json(plan_json(plan))
         return
     if not explain:
-        ui.out().print(plan_table(plan))
+        ui.show(plan_table(plan), chosen)
         for line in notes_lines(plan):
             ui.say(f"note: {line}")
     for line in warning_lines(plan):
-        ui.diagnostic(line)
+        ui.say_err(line)

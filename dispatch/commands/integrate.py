@@ -76,7 +76,8 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
         include=request.include, only=request.only, verify=request.verify,
         stop_on_conflict=request.stop_on_conflict, force=request.force,
         tips=_tips_by_workstream(paths, state, tips))
-    outcome = merge_queue.integrate(paths, options, progress=ui.progress)
+    # Progress goes to stderr on every reader: a long verify is not mistaken for a hang.
+    outcome = merge_queue.integrate(paths, options, progress=ui.say_err)
     path = report.write(paths, outcome.state, outcome.prediction,
                         merge_queue.branch_tips(paths, outcome.state, options.tips))
     _publish(paths, request, outcome.state)

@@ -55,15 +55,18 @@ def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
     chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
     if not chosen:
         raise DispatchError("nothing to resume: no workstream is interrupted, stopped, "
-                            "retrying, failed with a transient error, or needs attention")
+                            "retrying, blocked, failed on a transient or login problem, or "
+                            "needs attention")
     return chosen
 
 
 def _resumable(record: SessionRecord) -> bool:
     """What `--all` continues: everything that stopped short of done for a reason a resume
-    can fix (a retry left waiting by a supervisor that died is one)."""
-    return record.status in ("interrupted", "needs_attention", "stopped", "retrying") or (
-        record.status == "failed" and record.transient)
+    can fix (a retry left waiting by a supervisor that died is one, and a failure outside
+    the workstream, such as a login, once fixed)."""
+    return record.status in ("interrupted", "needs_attention", "stopped", "retrying",
+                             "blocked") or (
+        record.status == "failed" and (record.transient or record.fixable))
 
 
 def _expect_budget(state: FeatureState, run: RunSettings) -> None:
@@ -76,12 +79,15 @@ def _expect_budget(state: FeatureState, run: RunSettings) -> None:
 
 def _queue(state: FeatureState, names: list[str], prompt: str | None,
            run: RunSettings) -> None:
-    state.run = run
+    state.run = run.model_copy(update={"halted": None})  # a person has fixed what halted it
     for name in names:
         record = state.workstreams[name]
         record.status, record.error, record.transient = "pending", None, False
         record.resume_prompt, record.next_attempt_at = prompt, None
-        record.followed_up, record.retries = False, 0
+        record.followed_up, record.retries, record.fixable = False, 0, False
+    for record in state.workstreams.values():  # held back, or blocked by what now resumes
+        if record.status == "blocked" or (record.status == "pending" and record.error):
+            record.status, record.error = "pending", None
 
 
 def wait(supervision: client.Supervision, names: list[str]) -> int:

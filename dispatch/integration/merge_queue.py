@@ -10,6 +10,7 @@ Re-running merges only branches that are new or moved since the last run.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,7 +63,6 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     state = store.load()
     tips = branch_tips(paths, state, options.tips)
     queue = _queue(state, options)
-    progress("predicting conflicts")
     # The prediction only reads; it runs while the integration worktree is checked out.
     predicting = threading.Thread(target=lambda: found.append(predict(paths, state, tips)))
     found: list[conflicts.Prediction] = []
@@ -75,7 +75,7 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     verify = options.verify or state.plan.verify
     worktree = paths.root / integration.path
     try:
-        _expect_green_start(paths, integration, worktree, verify)
+        _expect_green_start(paths, integration, worktree, verify, progress)
     except DispatchError:
         if state.integration is None:  # take back what this run made: nothing half-made
             checkout.remove(paths, integration, state.base)
@@ -178,10 +178,11 @@ def _base_tip(paths: FeaturePaths, state: FeatureState) -> tuple[str, str]:
 
 
 def _expect_green_start(paths: FeaturePaths, integration: IntegrationState, worktree: Path,
-                        verify: str | None) -> None:
+                        verify: str | None, progress: Progress) -> None:
     if verify is None:
         return
     log = paths.logs / "integration.verify.base.log"
+    progress(f"verifying the integration branch before any merge: {verify}")
     if not run_verify(verify, worktree, _ports_env(integration), log):
         raise DispatchError(f"the verify command `{verify}` already fails on the integration "
                             f"branch before any merge (see {paths.relative(log)}); fix it or "
@@ -236,7 +237,8 @@ def _merge_one(run: _Run, state: FeatureState, name: str, tip: str | None) -> Me
         return None if previous and previous.status == "merged" else MergeRecord(
             status="merged", tip=tip, commit=run.head,
             reason="already in the integration branch")
-    run.progress(f"merging {name}")
+    if run.verify is not None:  # each merge is then followed by a verify run: say so
+        run.progress(f"merging {name} ({tip[:10]})")
     tree, files = merges.merge_tree(run.paths.root, run.head, found.merge_tip)
     if tree is None:
         return MergeRecord(status="conflict", tip=tip, files=files,
@@ -254,7 +256,12 @@ def _verified(run: _Run, integration: IntegrationState, name: str, commit: str,
     assert run.verify is not None
     _advance(run, commit)
     log = run.paths.logs / f"integration.verify.{name}.log"
-    if run_verify(run.verify, run.worktree, _ports_env(integration), log):
+    run.progress(f"verifying after {name}: {run.verify}")
+    started = time.monotonic()
+    passed = run_verify(run.verify, run.worktree, _ports_env(integration), log)
+    run.progress(f"verify after {name} {'passed' if passed else 'FAILED'} in "
+                 f"{time.monotonic() - started:.1f}s (log {run.paths.relative(log)})")
+    if passed:
         run.head = commit
         return MergeRecord(status="merged", tip=tip, commit=commit,
                            verify_log=run.paths.relative(log))

@@ -32,6 +32,7 @@ class Row:
     results: str | None
     conflicts: dict[str, list[str]]
     out_of_scope: list[str]
+    setup_failed: str | None = None  # the setup log, when its setup failed
 
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
@@ -67,7 +68,9 @@ def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         commits=history.commit_log(paths.root, f"{start}..{tip}") if tip else [],
         diffstat=history.diffstat(paths.root, start, tip) if tip else "",
         results=results_text(paths, name), conflicts=prediction.conflicts_of(name),
-        out_of_scope=prediction.out_of_scope.get(name, []))
+        out_of_scope=prediction.out_of_scope.get(name, []),
+        setup_failed=(record.setup.log or "its setup log") if record.setup.status == "failed"
+        else None)
 
 
 def results_text(paths: FeaturePaths, name: str) -> str | None:

@@ -17,7 +17,7 @@ from dispatch.core.errors import DispatchError
 from dispatch.sessions import scheduler
 from dispatch.sessions.run import Run, finish_run
 from dispatch.state.locks import FileLock, holder_if_locked
-from dispatch.state.model import FeatureState, RunSettings
+from dispatch.state.model import FeatureState, RunSettings, SessionRecord
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 
@@ -73,16 +73,28 @@ class Supervision:
         return True
 
 
-def set_run(store: StateStore, run: RunSettings, relaunch: tuple[str, ...]) -> FeatureState:
-    """Save the run settings; workstreams in `relaunch` statuses are queued again."""
-    def change(state: FeatureState) -> FeatureState:
-        state.run = run
+def set_run(store: StateStore, run: RunSettings) -> list[str]:
+    """Save the run settings and queue again what a new `start` carries on with by itself;
+    returns the names queued (to run, or to set up first)."""
+    def change(state: FeatureState) -> list[str]:
+        state.run = run  # a new start lifts an earlier halt: the person is there again
+        queued = []
         for record in state.workstreams.values():
-            if record.status in relaunch:
+            if relaunchable(record):
                 record.status, record.error, record.retries = "pending", None, 0
-        return state
+                record.fixable = False
+                queued.append(record.name)
+        return queued
 
     return store.update(change)
+
+
+def relaunchable(record: SessionRecord) -> bool:
+    """What a new `start` of a feature carries on with: work that was queued or died without
+    anyone choosing so, and failures outside the workstream that a person has fixed since
+    (a login). Stopped or unfinished work waits for `dispatch resume`."""
+    return record.status in ("pending", "interrupted", "setup_failed") or (
+        record.status == "failed" and record.fixable)
 
 
 def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> FeatureState:
@@ -134,8 +146,10 @@ def needs_supervisor(state: FeatureState) -> bool:
 
 
 def stop(paths: FeaturePaths, names: list[str] | None) -> list[str]:
-    """Mark running sessions stopped, then end their process groups; returns their names."""
+    """Mark running sessions (and setups) stopped, then end their process groups; returns
+    their names."""
     store = StateStore(paths)
+    before = store.load()
     stopped = store.update(partial(_mark_stopped, names=names))
     if names is None:
         pid = supervisor_pid(paths)
@@ -143,9 +157,11 @@ def stop(paths: FeaturePaths, names: list[str] | None) -> list[str]:
             procs.stop_group(pid)
     state = store.load()
     for name in stopped:
-        pid = state.workstreams[name].pid
-        if pid is not None and procs.is_alive(pid, state.workstreams[name].pid_started):
-            procs.stop_group(pid)
+        record, earlier = state.workstreams[name], before.workstreams[name]
+        if record.pid is not None and procs.is_alive(record.pid, record.pid_started):
+            procs.stop_group(record.pid)
+        if earlier.status == "setting_up" and earlier.setup.pid is not None:
+            procs.stop_group(earlier.setup.pid)
     return stopped
 
 
@@ -154,9 +170,13 @@ def _mark_stopped(state: FeatureState, names: list[str] | None) -> list[str]:
     for record in state.workstreams.values():
         ended = record.status == "running" and not procs.is_alive(record.pid,
                                                                   record.pid_started)
-        if (names is None or record.name in names) and record.status in ("running",
-                                                                          "retrying") \
-                and not ended:  # a run that already ended keeps its outcome
+        chosen = names is None or record.name in names
+        if chosen and record.status == "setting_up":  # its setup runs again on resume
+            record.setup = record.setup.model_copy(update={"status": "pending", "pid": None})
+            record.status, record.error = "stopped", "stopped by 'dispatch stop' during setup"
+            stopped.append(record.name)
+        elif chosen and record.status in ("running", "retrying") and not ended:
+            # (a run that already ended keeps its outcome)
             record.status, record.error = "stopped", "stopped by 'dispatch stop'"
             stopped.append(record.name)
     return stopped

@@ -112,8 +112,9 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
                                                                              state.feature),
                              files)
     except OSError as exc:
-        store.set(name, status="failed", pid=None,
-                  error=f"cannot run {argv[0]}: {exc.strerror or exc}")
+        why = (f"cannot run {argv[0]}: {exc.strerror or exc} — install Claude Code or point "
+               "CLAUDE_CLI_PATH at it, then 'dispatch resume --all'")
+        store.update(partial(_halt, name=name, why=why))
         return None
     store.set(name, pid=popen.pid, pid_started=procs.start_time(popen.pid))
     return Run(name, files, popen.pid, popen)
@@ -204,6 +205,9 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
         transitions.record_run(record, outcome, now())
         return
     transitions.apply(record, outcome, state.run, now(), check, follow_up, timed_out)
+    ended = state.workstreams[name]  # (the same record, as `apply` left it)
+    if ended.fixable and ended.status == "failed" and not state.run.halted:
+        state.run.halted = f"{name} failed: {ended.error}"  # the others would too
     if state.workstreams[name].status != "pending":  # a follow-up keeps its prompt
         record.resume_prompt = None
 
@@ -211,3 +215,11 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
 def _merged(state: FeatureState, name: str, merged: list[str]) -> None:
     record = state.workstreams[name]
     record.deps_merged += [dep for dep in merged if dep not in record.deps_merged]
+
+
+def _halt(state: FeatureState, name: str, why: str) -> None:
+    """The program is missing: every session would fail the same way."""
+    assert state.run is not None
+    record = state.workstreams[name]
+    record.status, record.pid, record.error, record.fixable = "failed", None, why, True
+    state.run.halted = f"{name} failed: {why}"

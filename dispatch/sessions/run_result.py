@@ -52,6 +52,9 @@ class RunOutcome:
     subtype: str | None = None
     errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # fields of the result that were invalid
+    # Why every session would fail the same way (not logged in, a bad key), with the fix:
+    # nothing more should be launched until a person has fixed it.
+    feature_wide: str | None = None
 
 
 def interpret(returncode: int | None, stdout: bytes, stderr_tail: str) -> RunOutcome:
@@ -85,7 +88,20 @@ def _from_result(data: dict[str, Any]) -> RunOutcome:
     else:
         outcome.message = text or "; ".join(outcome.errors) or "the session reported an error"
         outcome.transient = _transient_api_error(fields.api_error_status, text)
+        outcome.feature_wide = _login_problem(fields.api_error_status, text)
     return outcome
+
+
+LOGIN_FIX = ("log in (run `claude` and /login) or set ANTHROPIC_API_KEY, then "
+             "'dispatch resume --all'")
+
+
+def _login_problem(status: int | None, text: str) -> str | None:
+    if status in (401, 403) or re.search(
+            r"not logged in|invalid api key|authentication[_ ]error|oauth token|/login",
+            text, re.I):
+        return LOGIN_FIX
+    return None
 
 
 def _transient_api_error(status: object, text: str) -> bool:

@@ -24,12 +24,13 @@ def decide(state: FeatureState, now: datetime, running: int,
     """One decision per startable workstream, in spec order (`skip`: never launch these)."""
     assert state.run is not None
     capacity = state.run.max_parallel - running
-    over_budget = _over_budget(state)
+    over_budget = _over_budget(state) or _halted(state)
     decisions = []
     for ws in state.plan.workstreams:
         record = state.workstreams.get(ws.name)
-        if record is None or record.status not in STARTABLE or ws.name in skip:
-            continue
+        if record is None or record.status not in STARTABLE or ws.name in skip or \
+                record.setup.status in ("pending", "running"):
+            continue  # (a pending setup runs first: see the supervisor)
         decision = _decide_one(state, record, now)
         if decision.action == "launch":
             if over_budget:
@@ -64,13 +65,18 @@ def _over_budget(state: FeatureState) -> str:
     return ""
 
 
+def _halted(state: FeatureState) -> str:
+    assert state.run is not None
+    return f"not launched: {state.run.halted}" if state.run.halted else ""
+
+
 def can_progress(state: FeatureState, running: set[str],
                  skip: set[str] | frozenset[str] = frozenset()) -> bool:
     """Whether anything will still happen without a person: a run, a retry, a launch
     (`skip`: workstreams that will not be launched)."""
     if running:
         return True
-    if _over_budget(state):
+    if _over_budget(state) or _halted(state):
         return False
     memo: dict[str, bool] = {}
 

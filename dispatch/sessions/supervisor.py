@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from dispatch.core import procs
-from dispatch.sessions import launch, scheduler
+from dispatch.sessions import launch, scheduler, setup_run
 from dispatch.sessions.run import Run, finish_run, start_run
 from dispatch.state.locks import FileLock
 from dispatch.state.model import FeatureState, SessionRecord, now
@@ -43,6 +43,7 @@ class Supervisor:
         self.paths = paths
         self.store = StateStore(paths)
         self.runs: dict[str, Run] = {}
+        self.setups: dict[str, setup_run.SetupRun] = {}
         self.stopping = False
         self.broken_ticks = 0
         self.unlaunchable: set[str] = set()  # start_run raised for these: not tried again
@@ -66,6 +67,8 @@ class Supervisor:
         """One round of reaping and launching; False when the state could not be used.
         One workstream's failure stays that workstream's (see `_isolated`)."""
         try:
+            self._reap_setups()
+            self._start_setups()
             self._reap()
             self._schedule()
         except Exception:
@@ -85,7 +88,7 @@ class Supervisor:
         # that adds work either lands before (and is seen) or finds the lock free.
         with self.store.locked_file():
             state = self.store.load()
-            if scheduler.can_progress(state, set(self.runs), self.unlaunchable):
+            if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable):
                 return False
             lock.release()
             return True
@@ -97,6 +100,9 @@ class Supervisor:
         for record in state.workstreams.values():
             if record.status == "running":
                 self._isolated(record.name, "adopting its run", partial(self._adopt_one, record))
+            elif record.status == "setting_up":
+                self._isolated(record.name, "adopting its setup",
+                               partial(self._adopt_setup, record))
 
     def _adopt_one(self, record: SessionRecord) -> None:
         pid = record.pid
@@ -109,6 +115,61 @@ class Supervisor:
             self.runs[record.name] = run
         else:
             self._finish(run, None, orphaned=True)
+
+    def _adopt_setup(self, record: SessionRecord) -> None:
+        adopted = setup_run.adopt(self.paths, record)
+        if adopted is not None:
+            self.setups[record.name] = adopted
+            return
+        _, exit_file = setup_run.files(self.paths, record.name)
+        if exit_file.exists():  # it ended while nobody watched: record what it did
+            log, _ = setup_run.files(self.paths, record.name)
+            self._record_setup(setup_run.SetupRun(record.name, 0, log, exit_file, 0.0))
+        else:  # killed with its supervisor: run it again
+            self.store.set(record.name, status="pending", setup=record.setup.model_copy(
+                update={"status": "pending", "pid": None}))
+
+    def _start_setups(self) -> None:
+        state = self.store.load()
+        assert state.run is not None
+        for name in state.names():
+            if len(self.setups) >= state.run.setup_jobs:
+                return
+            record = state.workstreams[name]
+            if record.setup.status == "pending" and record.status in ("pending", "waiting"):
+                self._isolated(name, "starting its setup", partial(self._start_setup, record))
+
+    def _start_setup(self, record: SessionRecord) -> None:
+        started = setup_run.start(self.paths, record)
+        self.setups[record.name] = started
+        self.store.set(record.name, status="setting_up", error=None,
+                       setup=setup_run.running(record, started.pid))
+
+    def _reap_setups(self) -> None:
+        for name, run in list(self.setups.items()):
+            timed_out = time.monotonic() - run.started > setup_run.SETUP_TIMEOUT
+            if timed_out:
+                procs.stop_group(run.pid)
+            elif not run.ended():
+                continue
+            if self._isolated(name, "recording its setup",
+                              partial(self._record_setup, run, timed_out)):
+                del self.setups[name]
+
+    def _record_setup(self, run: setup_run.SetupRun, timed_out: bool = False) -> None:
+        state = self.store.load()
+        assert state.run is not None
+        record = state.workstreams[run.name]
+        found = setup_run.result(self.paths, run, record, timed_out)
+        allowed = state.run.allow_setup_failure or bool(state.plan.allow_setup_failure)
+        if found.status == "ok" or allowed:
+            self.store.set(run.name, setup=found, status="pending", error=None)
+            return
+        why = "timed out" if timed_out else f"exit {found.exit_code}"
+        self.store.set(run.name, setup=found, status="setup_failed", error=(
+            f"setup `{found.command}` failed ({why}; see {found.log}); its session waits: fix "
+            f"it, then 'dispatch setup {state.feature} {run.name}' (or start with "
+            "--allow-setup-failure)"))
 
     def _reap(self) -> None:
         for name, run in list(self.runs.items()):

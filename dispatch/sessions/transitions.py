@@ -46,6 +46,9 @@ def apply(record: SessionRecord, outcome: RunOutcome, run: RunSettings, now: dat
         _after_success(record, check, follow_up)
     elif outcome.kind == "killed":
         record.status, record.error = "interrupted", outcome.message
+    elif outcome.feature_wide is not None:
+        _fail(record, f"{outcome.message} — {outcome.feature_wide}")
+        record.fixable = True
     elif (outcome.transient or NO_CONVERSATION in outcome.message or
           IN_USE in outcome.message) and record.retries < run.max_attempts - 1:
         delay = run.backoff_base * 2 ** record.retries

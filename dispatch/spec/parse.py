@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
 from dispatch.core.text import shown as quoted
-from dispatch.spec import dependencies, headings, safety
+from dispatch.spec import dependencies, headings, placeholders, safety
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.drafts import Draft, drafts_of, name_of, numbers_of
 from dispatch.spec.frontmatter import Frontmatter
@@ -35,6 +35,7 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
     warnings: list[PlanWarning] = []
     workstreams = _workstreams(drafts, source, shown, selection.family, warnings)
     plan = _plan(source, blocks, workstreams, shown, path)
+    placeholders.check(plan, shown)
     safe = [PlanWarning(line=None, message=message) for message in safety.warnings(plan)]
     plan.warnings.extend(warnings + _warnings(plan) + safe)
     return plan
@@ -175,7 +176,8 @@ def _plan(source: SpecSource, blocks: list[Block], workstreams: list[Workstream]
     agent = AgentOptions.model_validate(fm.model_dump(include=set(AgentOptions.model_fields)))
     return Plan(feature=feature, title=title, spec=str(path), base=fm.base, setup=fm.setup,
                 verify=fm.verify, base_port=fm.base_port, max_parallel=fm.max_parallel,
-                budget_usd=fm.budget_usd, agent=agent, workstreams=workstreams)
+                budget_usd=fm.budget_usd, allow_setup_failure=fm.allow_setup_failure,
+                agent=agent, workstreams=workstreams)
 
 
 def _first_h1(blocks: list[Block]) -> str | None:

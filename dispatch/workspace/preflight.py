@@ -32,6 +32,9 @@ class StartOptions:
     base_port: int | None = None
     setup: str | None = None
     run_setup: bool = True
+    # Run setup before returning (`--no-agents`: nobody else will), or leave it to the
+    # supervisor, which runs it before each workstream's session (so `start` returns fast).
+    setup_now: bool = True
     copy_env: bool = True
     force: bool = False
     setup_jobs: int = 4

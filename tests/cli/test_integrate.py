@@ -181,6 +181,7 @@ def test_a_verify_command_that_cannot_run(four: Path, cli: Cli) -> None:
     work(four, "api", {"api/a.txt": "a"})
     result = cli("integrate", "--verify", "no-such-test-runner --all")
     assert (result.code, result.err) == (1, (
+        "verifying the integration branch before any merge: no-such-test-runner --all\n"
         "dispatch: error: the verify command `no-such-test-runner --all` already fails on the "
         "integration branch before any merge (see "
         ".worktrees/four/logs/integration.verify.base.log); fix it or run without --verify\n"))

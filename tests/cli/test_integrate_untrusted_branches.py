@@ -65,7 +65,8 @@ def test_a_branch_with_unrelated_history_is_its_own_problem(four: Path, cli: Cli
     git(four, "update-ref", "refs/heads/four/web", orphan)
     check = cli("check")
     assert check.code == 0, check
-    assert "web: its branch has no history in common with the base" in check.out
+    assert "web cannot be merged: its branch has no history in common with the base" \
+        in check.out
     result = cli("integrate")
     assert result.code == 1, result
     assert "Traceback" not in result.err and result.err == ""
