@@ -9,8 +9,17 @@ from typing import Annotated
 
 import typer
 
+from dispatch.cli import complete
 from dispatch.cli.app import app
-from dispatch.cli.options import Claude, Feature, FeatureArg, Format, Json, Workstreams
+from dispatch.cli.options import (
+    Claude,
+    Feature,
+    FeatureArg,
+    Format,
+    Json,
+    Workstream,
+    Workstreams,
+)
 
 
 @app.command("status")
@@ -38,7 +47,8 @@ def status_command(
 @app.command("resume")
 def resume_command(
     workstream: Annotated[str | None, typer.Argument(
-        help="The workstream to resume (or --all).")] = None,
+        help="The workstream to resume (or --all).",
+        autocompletion=complete.workstream_names)] = None,
     *,
     feature: Feature = None,
     prompt: Annotated[str | None, typer.Option(
@@ -79,7 +89,7 @@ def stop_command(workstreams: Workstreams = None, *, feature: Feature = None) ->
 
 @app.command("logs")
 def logs_command(
-    workstream: Annotated[str, typer.Argument(help="The workstream.")],
+    workstream: Workstream,
     *,
     feature: Feature = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Every run, not just the last.")

@@ -62,6 +62,12 @@ class Supervision:
             return True
         return self.spawned is not None and self.spawned.poll() is None
 
+    def settled(self) -> bool:
+        """The supervisor this command started holds its lock, or is gone (it lost the lock
+        to another one, or had nothing to do): what `status` shows now names it."""
+        return self.spawned is None or self.spawned.poll() is not None or \
+            supervisor_pid(self.paths) is not None
+
     def keep_going(self, state: FeatureState) -> bool:
         """Whether a supervisor is (again) on the job."""
         if self.alive():
@@ -104,7 +110,7 @@ def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> Fea
     deadline = time.monotonic() + timeout
     while True:
         state = store.load()
-        if not _undecided(state) or time.monotonic() > deadline:
+        if (not _undecided(state) and supervision.settled()) or time.monotonic() > deadline:
             return state
         if not supervision.keep_going(state) and _undecided(store.load()):
             raise DispatchError("the supervisor stopped before starting the sessions; see "
@@ -116,8 +122,11 @@ def wait_launched(supervision: Supervision, timeout: float = LAUNCH_WAIT) -> Fea
 def _undecided(state: FeatureState) -> bool:
     """A queued workstream the supervisor has not looked at yet, or one it is launching:
     `running` is recorded before the process exists, its pid just after (see sessions/run.py).
-    Waiting for the pid too means a command that returns has launched what it reports."""
-    return any((r.status == "pending" and r.error is None) or
+    Waiting for the pid too means a command that returns has launched what it reports. One
+    whose setup is still to run is decided: the supervisor sets it up first, however long
+    that takes, and `start` does not wait for it."""
+    return any((r.status == "pending" and r.error is None and
+                r.setup.status not in ("pending", "running")) or
                (r.status == "running" and r.pid is None) for r in state.workstreams.values())
 
 

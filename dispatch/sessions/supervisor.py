@@ -132,12 +132,18 @@ class Supervisor:
     def _start_setups(self) -> None:
         state = self.store.load()
         assert state.run is not None
+        waiting: dict[str, dict[str, object]] = {}
         for name in state.names():
-            if len(self.setups) >= state.run.setup_jobs:
-                return
             record = state.workstreams[name]
-            if record.setup.status == "pending" and record.status in ("pending", "waiting"):
+            if record.setup.status != "pending" or record.status not in ("pending", "waiting"):
+                continue
+            if len(self.setups) < state.run.setup_jobs:
                 self._isolated(name, "starting its setup", partial(self._start_setup, record))
+            elif not record.error:
+                waiting[name] = {"error": f"its setup waits for a free slot "
+                                          f"({state.run.setup_jobs} at once)"}
+        if waiting:
+            self.store.set_many(waiting)
 
     def _start_setup(self, record: SessionRecord) -> None:
         started = setup_run.start(self.paths, record)
