@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import corpus_report
 from tests.support.cli import Result
 from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import make_repo
@@ -49,6 +50,14 @@ def repo(tmp_path: Path) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     del config
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    corpus_report.collect(report)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    corpus_report.summarize(terminalreporter)
 
 
 @pytest.fixture

@@ -73,12 +73,14 @@ def agent_options(*, model: str | None, permission_mode: str | None,
 
 def start(repo: Repo, target: str, options: StartOptions,
           sessions: SessionOptions | None) -> Outcome:
+    from dispatch.spec.view import warning_lines
+
     given = classify(target, Path.cwd(), repo.root)
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
     plan, spec_path = _plan(repo, given.kind, given.value)
-    for warning in plan.warnings:
-        ui.warn(str(warning))
+    for line in warning_lines(plan):
+        ui.say_err(line)
     run = _run_settings(plan, sessions) if sessions else None
     options.setup_now = run is None  # with sessions, the supervisor runs setup
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)

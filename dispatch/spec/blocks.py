@@ -55,7 +55,8 @@ def _plain_text(inline: Token) -> str:
 
 def _list_items(tokens: list[Token], open_index: int) -> list[tuple[int, int]]:
     items: list[tuple[int, int]] = []
-    for token in tokens[open_index + 1 :]:
+    for index in range(open_index + 1, len(tokens)):  # not a slice: no copy per list
+        token = tokens[index]
         if token.level == 0:  # the list's own closing token
             break
         if token.type == "list_item_open" and token.level == 1 and token.map is not None:

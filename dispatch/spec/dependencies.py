@@ -9,6 +9,10 @@ from dataclasses import dataclass
 _RANGE = re.compile(r"\b(\d+)\s*(?:-|–|—|\.\.|to|through)\s*(\d+)\b")
 _NUMBER = re.compile(r"\b\d+\b")
 _REF_WORD = re.compile(r"\b(?:work\s*)?streams?\b|\bws\b|#\d", re.IGNORECASE)
+# Specs that number their workstreams "Team N" or "Phase N" refer to them that way too; only
+# that one word counts, so "after Phase 1" in a spec of streams is not stream 1.
+_UNIT_WORDS = {unit: re.compile(rf"\b{unit}s?\b", re.IGNORECASE)
+               for unit in ("team", "track", "agent", "phase")}
 # What is left of a pure list of numbers once the numbers are gone: "After 1, 2 and 3".
 _NUMBERS_ONLY = re.compile(
     r"^(?:[\s,;&#.()]|\b(?:and|or|to|through|after|depends on|requires|needs|both)\b|[-–—])*$",
@@ -30,12 +34,13 @@ class UnknownReference(ValueError):
     pass
 
 
-def resolve(text: str, others: list[Candidate]) -> list[str]:
+def resolve(text: str, others: list[Candidate], unit: str = "stream") -> list[str]:
     """The workstreams a dependency text names, in spec order; [] for 'none' or free text.
 
+    `unit` is the word the spec numbers its workstreams with ("stream", "team", "phase"...).
     Raises UnknownReference for a number or a `backticked` name that matches no workstream.
     """
-    numbers = _numbers(text)
+    numbers = _numbers(text, unit)
     if numbers is not None:
         by_number = {c.number: c.name for c in others}
         unknown = [n for n in numbers if n not in by_number]
@@ -53,10 +58,11 @@ def is_no_dependency(text: str) -> bool:
     return bool(_NO_DEPENDENCY.search(text))
 
 
-def _numbers(text: str) -> list[int] | None:
+def _numbers(text: str, unit: str) -> list[int] | None:
     """Numbers referenced by the text, or None when it does not refer by number."""
     without_ranges = _RANGE.sub(" ", text)
-    if not (_REF_WORD.search(text) or _NUMBERS_ONLY.match(_NUMBER.sub(" ", without_ranges))):
+    by_word = _REF_WORD.search(text) or (unit in _UNIT_WORDS and _UNIT_WORDS[unit].search(text))
+    if not (by_word or _NUMBERS_ONLY.match(_NUMBER.sub(" ", without_ranges))):
         return None
     found: list[int] = []
     for low, high in _RANGE.findall(text):

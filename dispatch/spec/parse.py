@@ -1,129 +1,59 @@
-"""A markdown spec -> a validated `Plan` (see README "Writing a spec" for the grammar)."""
+"""A markdown spec -> a validated `Plan` (see README "Writing a spec" for the grammar).
+
+Which headings are workstreams is decided in `headings`; each one's fields in `fields`.
+"""
 
 from __future__ import annotations
 
-import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
-from dispatch.spec import dependencies, placeholders, safety
+from dispatch.core.text import shown as quoted
+from dispatch.spec import dependencies, headings, placeholders, safety
 from dispatch.spec.blocks import Block, parse_blocks
-from dispatch.spec.fields import Fields, collect_fields
+from dispatch.spec.drafts import Draft, drafts_of, name_of, numbers_of
 from dispatch.spec.frontmatter import Frontmatter
-from dispatch.spec.source import SpecSource, read_spec
+from dispatch.spec.source import SpecSource, display_path, read_spec
 from dispatch.state import names
-from dispatch.state.plan import AgentOptions, Plan, Workstream
-
-_SECTION = re.compile(r"\b(?:parallel\s+)?work\s*-?\s*streams?\b", re.IGNORECASE)
-_NUMBERED = re.compile(r"^(?:(?:work\s*-?\s*)?stream|ws)\s*#?\s*(\d+)\s*(?:[:.)\-–—]\s*|\s+)(.*)$",
-                       re.IGNORECASE)
-_SCHEDULE = re.compile(r"\(([^()]*)\)\s*$")
-_SCHEDULE_WORDS = re.compile(r"\b(?:after|depends?|requires?|needs|blocked|start|immediately|"
-                             r"independent|parallel|waits?)\b", re.IGNORECASE)
+from dispatch.state.plan import AgentOptions, Plan, PlanWarning, Workstream
 
 NO_WORKSTREAMS_HELP = (
     "no workstreams found: add a '## Workstreams' section with one '### Workstream N: Title' "
-    "heading per parallel unit, each with a '**Goal**:' line and task bullets")
-
-
-@dataclass
-class Draft:
-    title: str
-    number: int | None
-    line: int  # 1-based line in the file
-    depends: list[tuple[str, int]]  # dependency texts with their 1-based file lines
-    fields: Fields
-    raw: str
+    "heading per parallel unit, each with a '**Goal**:' line and task bullets "
+    "('dispatch plan SPEC --explain' shows how each heading was read)")
 
 
 def parse_spec(path: Path, display: str | None = None) -> Plan:
     """Parse and validate the spec at `path`; errors name `display` (default: the path)."""
-    shown = display or _display_path(path)
+    shown = display or display_path(path)
     source = read_spec(path, shown)
     blocks = parse_blocks(source.body)
-    drafts = _drafts(source, blocks)
+    selection = headings.select(blocks, source.body.split("\n"))
+    drafts = drafts_of(source, blocks, selection)
     if not drafts:
         raise SpecError(shown, None, NO_WORKSTREAMS_HELP)
-    workstreams = _workstreams(drafts, source, shown)
+    warnings: list[PlanWarning] = []
+    workstreams = _workstreams(drafts, source, shown, selection.family, warnings)
     plan = _plan(source, blocks, workstreams, shown, path)
     placeholders.check(plan, shown)
-    plan.warnings.extend(_warnings(plan) + safety.warnings(plan))
+    safe = [PlanWarning(line=None, message=message) for message in safety.warnings(plan)]
+    plan.warnings.extend(warnings + _warnings(plan) + safe)
     return plan
 
 
-def _display_path(path: Path) -> str:
-    relative = os.path.relpath(path)
-    return path.as_posix() if relative.startswith("..") else relative
-
-
-def _drafts(source: SpecSource, blocks: list[Block]) -> list[Draft]:
-    lines = source.body.split("\n")
-    heads = _workstream_headings(blocks)
-    drafts = []
-    for index, head in enumerate(heads):
-        end_block = _section_end(blocks, heads, index)
-        body_blocks = blocks[blocks.index(head) + 1 : end_block]
-        end_line = blocks[end_block].start if end_block < len(blocks) else len(lines)
-        drafts.append(_draft(head, body_blocks, lines, end_line, source.body_offset))
-    return drafts
-
-
-def _workstream_headings(blocks: list[Block]) -> list[Block]:
-    headings = [b for b in blocks if b.kind == "heading"]
-    for pos, section in enumerate(headings):
-        if not _SECTION.search(section.text) or _NUMBERED.match(section.text):
-            continue
-        inside = []
-        for heading in headings[pos + 1 :]:
-            if heading.level <= section.level:
-                break
-            inside.append(heading)
-        if inside:
-            level = min(h.level for h in inside)
-            return [h for h in inside if h.level == level]
-    # No "Workstreams" section: accept "Workstream N: Title" headings wherever they are.
-    return [h for h in headings if _NUMBERED.match(h.text)]
-
-
-def _section_end(blocks: list[Block], heads: list[Block], index: int) -> int:
-    head = heads[index]
-    for pos in range(blocks.index(head) + 1, len(blocks)):
-        block = blocks[pos]
-        if block.kind == "heading" and block.level <= head.level:
-            return pos
-    return len(blocks)
-
-
-def _draft(head: Block, body: list[Block], lines: list[str], end: int, offset: int) -> Draft:
-    text, number = head.text, None
-    numbered = _NUMBERED.match(text)
-    if numbered:
-        number, text = int(numbered[1]), numbered[2].strip() or f"Workstream {numbered[1]}"
-    schedule = ""
-    paren = _SCHEDULE.search(text)
-    if paren and _SCHEDULE_WORDS.search(paren[1]):
-        schedule, text = paren[1].strip(), text[: paren.start()].strip()
-    raw = "\n".join(lines[head.start : end]).rstrip() + "\n"
-    fields = collect_fields(body, lines)
-    line = head.start + 1 + offset
-    depends = [(schedule, line)] if schedule else []
-    depends += [(dep_text, dep_line + 1 + offset) for dep_text, dep_line in fields.depends]
-    return Draft(text.strip(" :-–—") or text, number, line, depends, fields, raw)
-
-
-def _workstreams(drafts: list[Draft], source: SpecSource, shown: str) -> list[Workstream]:
-    fm = source.frontmatter
+def _workstreams(drafts: list[Draft], source: SpecSource, shown: str, unit: str,
+                 warnings: list[PlanWarning]) -> list[Workstream]:
     named = _names(drafts, shown)
     numbers = _numbers(drafts, shown)
     candidates = [dependencies.Candidate(n, d.title, numbers[i]) for i, (n, d) in
                   enumerate(zip(named, drafts, strict=True))]
     result = []
     for i, draft in enumerate(drafts):
-        others = [c for c in candidates if c.name != named[i]]
-        deps, note = _dependencies(draft, others, shown, candidates[i])
-        result.append(_workstream(draft, named[i], numbers[i], deps, note, fm, shown))
+        resolver = _Resolver(candidates, candidates[i], unit, shown)
+        deps, note = resolver.resolve(draft.depends)
+        warnings.extend(resolver.warnings)
+        result.append(_workstream(draft, named[i], numbers[i], deps, note, source.frontmatter,
+                                  shown))
     _check_overrides(source, named, shown)
     _check_cycles(result, shown)
     return result
@@ -131,46 +61,66 @@ def _workstreams(drafts: list[Draft], source: SpecSource, shown: str) -> list[Wo
 
 def _names(drafts: list[Draft], shown: str) -> list[str]:
     seen: dict[str, Draft] = {}
-    for draft in drafts:
-        name = names.slugify_workstream(draft.title) or f"ws-{draft.number or len(seen) + 1}"
-        if name in names.RESERVED_WORKSTREAMS:
-            name = f"{name}-ws"  # "Workstream 5: Integration" is a fine title
+    for position, draft in enumerate(drafts, start=1):
+        name = name_of(draft, position)
         if name in seen:
-            raise SpecError(shown, draft.line, f"duplicate workstream '{name}' (also at line "
-                            f"{seen[name].line}); give each workstream a distinct title")
+            raise SpecError(shown, draft.line, f"duplicate workstream '{name}': "
+                            f"{seen[name].where()} and {draft.where()}; give each workstream a "
+                            "distinct title")
         seen[name] = draft
     return list(seen)
 
 
 def _numbers(drafts: list[Draft], shown: str) -> list[int]:
-    numbers: list[int] = []
-    for position, draft in enumerate(drafts, start=1):
-        number = draft.number if draft.number is not None else position
-        if number in numbers:
-            raise SpecError(shown, draft.line, f"workstream number {number} is used twice; "
+    first: dict[int, Draft] = {}
+    for draft in drafts:
+        if draft.number is None:
+            continue
+        if draft.number in first:
+            raise SpecError(shown, draft.line, f"workstream number {draft.number} is used "
+                            f"twice: {first[draft.number].where()} and {draft.where()}; "
                             "number the workstreams 1, 2, 3, ...")
-        numbers.append(number)
-    return numbers
+        first[draft.number] = draft
+    return numbers_of(drafts)
 
 
-def _dependencies(draft: Draft, others: list[dependencies.Candidate], shown: str,
-                  me: dependencies.Candidate) -> tuple[list[str], str | None]:
-    deps: list[str] = []
-    notes: list[str] = []
-    for text, line in draft.depends:
+class _Resolver:
+    """One workstream's dependency texts -> the workstreams they name, a note, warnings."""
+
+    def __init__(self, candidates: list[dependencies.Candidate],
+                 me: dependencies.Candidate, unit: str, shown: str) -> None:
+        self.candidates = candidates
+        self.me = me
+        self.unit = unit
+        self.shown = shown
+        self.warnings: list[PlanWarning] = []
+
+    def resolve(self, texts: list[tuple[str, int]]) -> tuple[list[str], str | None]:
+        deps: list[str] = []
+        notes: list[str] = []
+        for text, line in texts:
+            found = self._names_in(text, line)
+            deps += [name for name in found if name not in deps]
+            if not found and not dependencies.is_no_dependency(text):
+                notes.append(text)
+                self.warnings.append(PlanWarning(line=line, message=(
+                    f"dependency {quoted(text, 80)} of workstream '{self.me.name}' names no "
+                    "workstream: it is kept as a note; refer to a workstream by its number or "
+                    "name if it means one")))
+        ordered = [c.name for c in self.candidates if c.name in deps]
+        return ordered, "; ".join(notes) or None
+
+    def _names_in(self, text: str, line: int) -> list[str]:
         try:
-            found = dependencies.resolve(text, [*others, me])
+            found = dependencies.resolve(text, self.candidates, self.unit)
         except dependencies.UnknownReference as exc:
-            raise SpecError(shown, line, f"unknown dependency {exc} in '{text}'; refer to "
-                            "workstreams by number or name") from None
-        if me.name in found:
-            raise SpecError(shown, line, f"dependency cycle: {me.name} -> {me.name}; a "
-                            "workstream cannot depend on itself: remove that dependency")
-        deps += [name for name in found if name not in deps]
-        if not found and not dependencies.is_no_dependency(text):
-            notes.append(text)
-    ordered = [c.name for c in others if c.name in deps]
-    return ordered, "; ".join(notes) or None
+            raise SpecError(self.shown, line, f"unknown dependency {exc} in '{text}'; refer "
+                            "to workstreams by number or name") from None
+        if self.me.name in found:
+            raise SpecError(self.shown, line, f"dependency cycle: {self.me.name} -> "
+                            f"{self.me.name}; a workstream cannot depend on itself: remove "
+                            "that dependency")
+        return found
 
 
 def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str | None,
@@ -188,7 +138,7 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
     goal = draft.fields.goal or draft.fields.description or draft.title
     return Workstream(name=name, title=draft.title, number=number, goal=goal,
                       tasks=draft.fields.tasks, files=draft.fields.files, depends_on=deps,
-                      dependency_note=note, branch=branch,
+                      dependency_note=note, notes=draft.fields.notes, branch=branch,
                       verify=override.verify if override else None, agent=agent,
                       line=draft.line, raw=draft.raw)
 
@@ -237,15 +187,23 @@ def _first_h1(blocks: list[Block]) -> str | None:
     return None
 
 
-def _warnings(plan: Plan) -> list[str]:
+NO_FILES = ("no workstream lists its files (a '**Files**:' line): dispatch can neither warn "
+            "about overlapping files nor check that each session kept to its own")
+
+
+def _warnings(plan: Plan) -> list[PlanWarning]:
     warnings = []
     for i, first in enumerate(plan.workstreams):
         for second in plan.workstreams[i + 1 :]:
             shared = sorted({f"{a}" if a == b else f"{a} ~ {b}" for a in first.files
                              for b in second.files if dependencies.patterns_overlap(a, b)})
             if shared:
-                warnings.append(f"{first.name} and {second.name} both own {', '.join(shared)}: "
-                                "expect merge conflicts there")
+                warnings.append(PlanWarning(line=second.line, message=(
+                    f"{first.name} and {second.name} both own {', '.join(shared)}: expect "
+                    "merge conflicts there")))
         if not first.tasks:
-            warnings.append(f"{first.name} has no tasks; the worker only gets its goal")
+            warnings.append(PlanWarning(line=first.line, message=(
+                f"{first.name} has no tasks; the worker only gets its goal")))
+    if not any(ws.files for ws in plan.workstreams):
+        warnings.append(PlanWarning(line=None, message=NO_FILES))
     return warnings

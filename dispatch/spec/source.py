@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,12 @@ def resolve_spec_path(arg: str, cwd: Path, repo_root: Path | None = None) -> Pat
         raise DispatchError(f"{shown}: is not a file; pass the spec's markdown file")
     raise DispatchError(f"{shown}: no such spec file; check the path (specs usually live in "
                         "specs/)")
+
+
+def display_path(path: Path) -> str:
+    """How a spec is named in messages: relative to the working directory when inside it."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative
 
 
 def read_spec(path: Path, shown: str) -> SpecSource:

@@ -1,12 +1,15 @@
 """How a plan is shown: the JSON document and the table `dispatch plan` prints, with what
 the coordinator must tell a person before anything is spent: how many sessions, which model
-and permissions, the caps, and what is known about the cost."""
+and permissions, the caps, and what is known about the cost; the notes and the warnings."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dispatch.core.table import Column, Table
+from dispatch.core.text import visible_line
+from dispatch.spec.source import display_path
 from dispatch.state.plan import DEFAULT_AGENT, AgentOptions, Plan
 
 COLUMNS = [Column("#", "{}.", right=True), Column("workstream"),
@@ -57,3 +60,15 @@ def _cost(plan: Plan, agent: AgentOptions, sessions: int) -> str:
                 "per run); retries and follow-ups can add runs")
     return ("cost: dispatch cannot estimate it before the sessions run; cap it with "
             "--budget-usd (the whole feature) or --max-budget-usd (each session run)")
+
+
+def notes_lines(plan: Plan) -> list[str]:
+    """The spec's fields that dispatch does not use, one line each: `name: Label: value`."""
+    return [f"{ws.name}: {visible_line(note)}" for ws in plan.workstreams for note in ws.notes]
+
+
+def warning_lines(plan: Plan, shown: str | None = None) -> list[str]:
+    """Each warning as `file:line: warning: message` (the spec named as in errors)."""
+    where = shown or display_path(Path(plan.spec))
+    return [f"{where}:{w.line}: warning: {visible_line(w.message)}" if w.line is not None else
+            f"{where}: warning: {visible_line(w.message)}" for w in plan.warnings]

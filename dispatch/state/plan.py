@@ -6,9 +6,9 @@ Kept in sessions.json and plan.json; the rest of a running feature's state is in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PermissionMode = Literal["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
 
@@ -46,11 +46,20 @@ class Workstream(BaseModel):
     files: list[str] = Field(default_factory=list)
     depends_on: list[str] = Field(default_factory=list)
     dependency_note: str | None = None
+    # `**Field**: value` lines of the spec that dispatch does not use: shown, never executed.
+    notes: list[str] = Field(default_factory=list)
     branch: str | None = None
     verify: str | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     line: int
     raw: str
+
+
+class PlanWarning(BaseModel):
+    """Something in the spec that works but is probably not what its author meant."""
+
+    line: int | None = None  # in the spec file; None when it concerns the whole plan
+    message: str
 
 
 class Plan(BaseModel):
@@ -68,7 +77,15 @@ class Plan(BaseModel):
     allow_setup_failure: bool | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     workstreams: list[Workstream]
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[PlanWarning] = Field(default_factory=list)
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _lineless_warnings(cls, value: Any) -> Any:
+        # sessions.json and plan.json written before warnings had lines hold plain strings.
+        if isinstance(value, list):
+            return [{"line": None, "message": w} if isinstance(w, str) else w for w in value]
+        return value
 
     def workstream(self, name: str) -> Workstream:
         for ws in self.workstreams:

@@ -16,7 +16,7 @@ from tests.support.gitrepo import commit, git, snapshot, write
 from tests.support.integrate import FOUR, work
 
 Cli = Callable[..., Result]
-ONE = "# One\n## Workstreams\n### Api\n- [ ] serve\n"
+ONE = "# One\n## Workstreams\n### Api\n**Files**: `api/**`\n- [ ] serve\n"
 
 
 def reachable(repo: Path, commit_id: str) -> bool:

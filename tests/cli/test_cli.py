@@ -71,12 +71,14 @@ def test_plan_json_is_the_documented_shape(tmp_path: Path,
     assert data["warnings"] == []
 
 
-def test_plan_warnings_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "s.md").write_text("## Workstreams\n### A\nFiles: `x/**`\n- a\n"
-                                   "### B\nFiles: `x/y.py`\n- b\n")
-    code, _out, err = run(capsys, "plan", str(tmp_path / "s.md"))
-    assert (code, err) == (0, "warning: a and b both own x/** ~ x/y.py: expect merge conflicts "
-                              "there\n")
+def test_plan_warnings_go_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("s.md").write_text("## Workstreams\n### A\nFiles: `x/**`\n- a\n"
+                            "### B\nFiles: `x/y.py`\n- b\n")
+    code, _out, err = run(capsys, "plan", "s.md")
+    assert (code, err) == (0, "s.md:5: warning: a and b both own x/** ~ x/y.py: expect merge "
+                              "conflicts there\n")
 
 
 def test_plan_has_no_side_effects(tmp_path: Path, capsys: pytest.CaptureFixture[str],

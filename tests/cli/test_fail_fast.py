@@ -13,7 +13,8 @@ from tests.support.sessions import records, settle, statuses
 
 Cli = Callable[..., Result]
 FIVE = "# Five\n## Workstreams\n" + "".join(
-    f"### {name}\n- [ ] work\n" for name in ("Api", "Web", "Cli", "Docs", "Ops"))
+    f"### {name}\n**Files**: `{name.lower()}/**`\n- [ ] work\n"
+    for name in ("Api", "Web", "Cli", "Docs", "Ops"))
 
 
 def test_not_logged_in_halts_the_launches_and_resume_all_brings_them_back(

@@ -11,7 +11,8 @@ from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import git
 
 Cli = Callable[..., Result]
-SPEC = "# Search\nThe ranking must use BM25.\n## Workstreams\n### Api\n- [ ] serve\n"
+SPEC = ("# Search\nThe ranking must use BM25.\n## Workstreams\n### Api\n**Files**: `api/**`\n"
+        "- [ ] serve\n")
 
 
 def test_an_uncommitted_spec_reaches_the_workers_through_the_snapshot(

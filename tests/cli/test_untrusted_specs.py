@@ -52,7 +52,7 @@ def test_the_rehearsal_worker_never_writes_through_a_committed_symlink(
 def test_a_committed_work_folder_symlink_is_refused_before_any_change(
         repo: Path, cli: Cli, tmp_path: Path) -> None:
     (repo / ".workstream").symlink_to(tmp_path)
-    commit(repo, {"specs/s.md": spec()}, "odd")
+    commit(repo, {"specs/s.md": spec("`docs/**`")}, "odd")
     before = snapshot(repo)
     result = cli("start", "specs/s.md", "--no-agents")
     assert (result.code, result.err) == (1, (

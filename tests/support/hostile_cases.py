@@ -37,9 +37,9 @@ HOSTILE_NAMES = {  # id -> a name that must never become a path, a ref or an opt
     "300-chars": LONG,
 }
 
-ONE = "## Workstreams\n### Api\n**Goal**: serve\n- [ ] endpoint\n"
-TWO = "# Two\n## Workstreams\n### Api\n**Goal**: serve\n- [ ] endpoint\n" \
-      "### Web\n**Goal**: show\n- [ ] page\n"
+ONE = "## Workstreams\n### Api\n**Goal**: serve\n**Files**: `api/**`\n- [ ] endpoint\n"
+TWO = "# Two\n## Workstreams\n### Api\n**Goal**: serve\n**Files**: `api/**`\n- [ ] endpoint\n" \
+      "### Web\n**Goal**: show\n**Files**: `web/**`\n- [ ] page\n"
 JINJA = """\
 ---
 title: "{{ 7*7 }} {% raw %}"
@@ -83,8 +83,8 @@ def frontmatter(body: str, text: str = ONE) -> str:
 
 
 def many_workstreams(count: int) -> str:
-    return "## Workstreams\n" + "".join(f"### Workstream {n}: W{n}\n- task\n"
-                                        for n in range(1, count + 1))
+    return "## Workstreams\n" + "".join(f"### Workstream {n}: W{n}\n**Files**: `w{n}/**`\n"
+                                        "- task\n" for n in range(1, count + 1))
 
 
 # --- what must not change ---------------------------------------------------------------
@@ -234,7 +234,8 @@ NEW_NAME_CASES = [_new_name_case(k, v) for k, v in HOSTILE_NAMES.items()] + [
 ]
 
 _NO_WS = ("no workstreams found: add a '## Workstreams' section with one '### Workstream N: "
-          "Title' heading per parallel unit, each with a '**Goal**:' line and task bullets")
+          "Title' heading per parallel unit, each with a '**Goal**:' line and task bullets "
+          "('dispatch plan SPEC --explain' shows how each heading was read)")
 
 
 def _spec(case_id: str, text: str | bytes, message: str, *, match: str = "exact",
@@ -288,11 +289,12 @@ SPEC_CASES = [
           "@:3: frontmatter workstreams.../x: no workstream is named '../x' (the names are: "
           "api)"),
     _spec("duplicate", "## Workstreams\n### Api\n- a\n### API!\n- b\n",
-          "@:4: duplicate workstream 'api' (also at line 2); give each workstream a distinct "
-          "title"),
+          "@:4: duplicate workstream 'api': line 2 (`### Api`) and line 4 (`### API!`); give "
+          "each workstream a distinct title"),
     _spec("duplicate-number", "## Workstreams\n### Workstream 1: Api\n- a\n"
           "### Workstream 1: Web\n- b\n",
-          "@:4: workstream number 1 is used twice; number the workstreams 1, 2, 3, ..."),
+          "@:4: workstream number 1 is used twice: line 2 (`### Workstream 1: Api`) and line 4 "
+          "(`### Workstream 1: Web`); number the workstreams 1, 2, 3, ..."),
     _spec("cycle", "## Workstreams\n### Api (after Web)\n- a\n### Web (after Api)\n- b\n",
           "@:2: dependency cycle: api -> web -> api; remove one of these dependencies"),
     _spec("cycle-of-three", "## Workstreams\n### Workstream 1: Api (after workstream 3)\n- a\n"

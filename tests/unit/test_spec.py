@@ -9,7 +9,7 @@ import pytest
 
 from dispatch.core.errors import DispatchError, SpecError
 from dispatch.spec.parse import parse_spec
-from dispatch.state.plan import Plan
+from dispatch.state.plan import Plan, PlanWarning
 from tests.support.paths import EXAMPLE_SPEC
 
 
@@ -165,7 +165,8 @@ def test_label_list_items_and_bold_colon_inside(tmp_path: Path) -> None:
     assert (one.goal, one.files, one.tasks) == ("do one", ["one/**"], ["real task"])
     assert two.depends_on == ["one"]
     assert two.goal == "Two"  # no goal and no text: the title stands in
-    assert "two has no tasks; the worker only gets its goal" in plan.warnings
+    assert PlanWarning(line=7, message="two has no tasks; the worker only gets its goal") in \
+        plan.warnings
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -225,8 +226,10 @@ def test_overlapping_ownership_is_a_warning(tmp_path: Path) -> None:
                            "### B\nFiles: `app/cli/main.py`, `docs/`\n- y\n"
                            "### C\nFiles: `docs/guide.md`\n- z\n")
     assert plan.warnings == [
-        "a and b both own app/** ~ app/cli/main.py: expect merge conflicts there",
-        "b and c both own docs/ ~ docs/guide.md: expect merge conflicts there"]
+        PlanWarning(line=5, message="a and b both own app/** ~ app/cli/main.py: expect merge "
+                    "conflicts there"),
+        PlanWarning(line=8, message="b and c both own docs/ ~ docs/guide.md: expect merge "
+                    "conflicts there")]
 
 
 def test_frontmatter_settings_and_overrides(tmp_path: Path) -> None:
@@ -288,8 +291,8 @@ def test_unknown_quoted_reference_in_a_list(tmp_path: Path) -> None:
 
 def test_duplicate_workstream(tmp_path: Path) -> None:
     message = error_of(tmp_path, "## Workstreams\n### Api\n- x\n### API\n- y\n")
-    assert message == ("spec.md:4: duplicate workstream 'api' (also at line 2); "
-                       "give each workstream a distinct title")
+    assert message == ("spec.md:4: duplicate workstream 'api': line 2 (`### Api`) and line 4 "
+                       "(`### API`); give each workstream a distinct title")
 
 
 def test_duplicate_number(tmp_path: Path) -> None:
@@ -302,7 +305,7 @@ def test_no_workstreams_says_how_to_add_them(tmp_path: Path) -> None:
     assert message == (
         "spec.md: no workstreams found: add a '## Workstreams' section with one "
         "'### Workstream N: Title' heading per parallel unit, each with a '**Goal**:' line "
-        "and task bullets")
+        "and task bullets ('dispatch plan SPEC --explain' shows how each heading was read)")
 
 
 @pytest.mark.parametrize(("frontmatter", "expected"), [
