@@ -95,13 +95,17 @@ def logs_command(
     all_runs: Annotated[bool, typer.Option("--all", help="Every run, not just the last.")
                         ] = False,
     setup: Annotated[bool, typer.Option("--setup", help="Only its setup log.")] = False,
+    follow: Annotated[bool, typer.Option(
+        "--follow", help="Print its latest run as it happens, until that run ends.")] = False,
+    raw: Annotated[bool, typer.Option(
+        "--raw", help="The event stream's JSON lines instead of the transcript.")] = False,
 ) -> None:
-    """Show a session's raw output (the result JSON) and its stderr, and its setup and
-    verify logs."""
+    """Show a workstream's session as a transcript (tool calls, short answers, what it said,
+    its result), then its stderr, setup and verify logs."""
     from dispatch.commands import logs, target
 
     paths, (name,) = target.workstreams(feature, [workstream])
-    logs.show(paths, name, all_runs=all_runs, setup_only=setup)
+    logs.show(paths, name, all_runs=all_runs, setup_only=setup, raw=raw, follow=follow)
 
 
 @app.command("setup")

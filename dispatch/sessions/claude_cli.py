@@ -108,7 +108,9 @@ class SessionCall:
 def argv(call: SessionCall) -> list[str]:
     """The full command line of one session run. Never a shell string."""
     opts = call.options
-    args = [*call.program, "-p", "--output-format", "json"]
+    # The stream is the log: each event as it happens (status shows the last tool call),
+    # the result last (read as the json format's single object was).
+    args = [*call.program, "-p", "--output-format", "stream-json", "--verbose"]
     if opts.model:
         args += ["--model", opts.model]
     args += ["--resume" if call.resume else "--session-id", call.session_id]

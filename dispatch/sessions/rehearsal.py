@@ -1,10 +1,11 @@
 """The rehearsal worker: a stand-in for `claude` that spends no tokens.
 
-Invoked exactly like claude (`python -m dispatch.sessions.rehearsal -p --output-format json ... --
-PROMPT`) in a workstream's worktree, it ticks every box in TASKS.md, touches the files the
-workstream owns, commits, writes RESULTS.md and prints a result of claude's shape, marked
-`"rehearsal": true`. It lets you try a spec, the setup, the ports and the integration for
-free. DISPATCH_REHEARSAL_SECONDS sets how long each run pretends to work (default 1).
+Invoked exactly like claude (`python -m dispatch.sessions.rehearsal -p --output-format
+stream-json --verbose ... -- PROMPT`) in a workstream's worktree, it ticks every box in
+TASKS.md, touches the files the workstream owns, commits, writes RESULTS.md and prints the
+events and the result of claude's shapes, marked `"rehearsal": true`. It lets you try a
+spec, the setup, the ports and the integration for free. DISPATCH_REHEARSAL_SECONDS sets how
+long each run pretends to work (default 1).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rehearsal", add_help=False, allow_abbrev=False)
     parser.add_argument("-p", "--print", action="store_true")
     parser.add_argument("--output-format", default="text")
+    parser.add_argument("--verbose", action="store_true")
     for option in ("--model", "--session-id", "--resume", "--append-system-prompt",
                    "--permission-mode", "--add-dir", "--max-turns", "--max-budget-usd",
                    "--allowedTools"):
@@ -39,20 +41,57 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse(argv)
     started = time.monotonic()
-    time.sleep(float(os.environ.get("DISPATCH_REHEARSAL_SECONDS", "1")))
+    session = args.session_id or args.resume
+    events = Events(args.output_format == "stream-json", session)
+    pause = float(os.environ.get("DISPATCH_REHEARSAL_SECONDS", "1")) / 3
     name = os.environ.get("DISPATCH_WORKSTREAM", Path.cwd().name)
+    events.emit({"type": "system", "subtype": "init", "cwd": str(Path.cwd()),
+                 "session_id": session, "model": args.model, "tools": ["Edit", "Bash"]})
+    events.use("Edit", {"file_path": str(Path.cwd() / TASKS)})
+    time.sleep(pause)  # (what status shows meanwhile: "Edit .workstream/TASKS.md")
     ticked = _tick_tasks(Path.cwd())
+    events.answer()
     touched = _touch_owned_files(Path.cwd(), name, Path(args.add_dir) if args.add_dir else None)
+    for path in touched:
+        events.use("Edit", {"file_path": str(Path.cwd() / path)})
+        events.answer()
+    events.use("Bash", {"command": "git add -A && git commit -m 'rehearsal change'"})
+    time.sleep(pause)
     committed = _commit(name, touched)
+    events.answer()
     _write_results(name, ticked, touched)
-    print(json.dumps({
+    time.sleep(pause)
+    events.emit({
         "type": "result", "subtype": "success", "is_error": False, "rehearsal": True,
         "duration_ms": int((time.monotonic() - started) * 1000), "num_turns": ticked + 1,
         "result": f"Rehearsal: ticked {ticked} task(s), changed {', '.join(touched)}"
                   f"{'' if committed else ' (nothing new to commit)'}.",
-        "session_id": args.session_id or args.resume, "total_cost_usd": 0.0,
-    }))
+        "session_id": session, "total_cost_usd": 0.0}, final=True)
     return 0
+
+
+class Events:
+    """What the real CLI prints: with stream-json every event, flushed as it happens (status
+    shows the last tool call); otherwise only the result."""
+
+    def __init__(self, stream: bool, session: str | None) -> None:
+        self.stream, self.session, self.count = stream, session, 0
+
+    def emit(self, event: dict[str, object], final: bool = False) -> None:
+        if self.stream or final:
+            print(json.dumps(event), flush=True)
+
+    def use(self, name: str, tool_input: dict[str, object]) -> None:
+        self.count += 1
+        self.emit({"type": "assistant", "session_id": self.session, "message": {
+            "id": f"msg_rehearsal_{self.count}", "role": "assistant", "content": [
+                {"type": "tool_use", "id": f"toolu_rehearsal_{self.count}", "name": name,
+                 "input": tool_input}]}})
+
+    def answer(self) -> None:
+        self.emit({"type": "user", "session_id": self.session, "message": {
+            "role": "user", "content": [{"type": "tool_result", "content": "ok (rehearsal)",
+                                         "tool_use_id": f"toolu_rehearsal_{self.count}"}]}})
 
 
 def _tick_tasks(worktree: Path) -> int:

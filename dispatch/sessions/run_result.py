@@ -1,4 +1,4 @@
-"""What a finished `claude -p --output-format json` run means (pure functions).
+"""What a finished `claude -p --output-format stream-json --verbose` run means.
 
 Shapes handled (those of the real CLI, pinned in the contract tests): a success object;
 `is_error: true` with the message in `result` (auth and API errors, `api_error_status`
@@ -18,7 +18,9 @@ from dispatch.sessions import result_fields
 from dispatch.state.paths import FeaturePaths
 
 Kind = Literal["success", "error", "crash", "killed"]
-# A real result is one JSON line of a few KB; more than this on stdout is not a result.
+# A run's stream ends with its result, one JSON line: it is looked for in the stream's tail.
+RESULT_TAIL = 4 * 1024 * 1024
+# More than this on stdout and no result: say so (a stream of garbage).
 MAX_RESULT_BYTES = 20 * 1024 * 1024
 # A program that handles SIGHUP/SIGINT/SIGKILL/SIGTERM itself often exits 128 + signal (the
 # real claude exits 143 on SIGTERM, printing nothing): that is a killed run, not a crash.
@@ -57,15 +59,17 @@ class RunOutcome:
     feature_wide: str | None = None
 
 
-def interpret(returncode: int | None, stdout: bytes, stderr_tail: str) -> RunOutcome:
-    """The meaning of one run from its exit code (None or negative: killed), stdout, stderr."""
+def interpret(returncode: int | None, stdout: bytes, stderr_tail: str,
+              size: int | None = None) -> RunOutcome:
+    """The meaning of one run from its exit code (None or negative: killed), stdout (or its
+    tail, of a file of `size` bytes), stderr."""
     data = _result_object(stdout)
     if data is None:
         if returncode is None or returncode < 0 or returncode in _SIGNAL_EXITS:
             return RunOutcome("killed", message=f"the process was killed{_signal(returncode)}")
         why = stderr_tail.strip() or f"exit code {returncode} and no result on stdout"
-        if len(stdout) > MAX_RESULT_BYTES:
-            why = f"printed more than {MAX_RESULT_BYTES // 2**20} MB that is not a result; {why}"
+        if (size or len(stdout)) > MAX_RESULT_BYTES:
+            why = f"printed more than {MAX_RESULT_BYTES // 2**20} MB and no result; {why}"
         return RunOutcome("crash", transient=_transient_text(why),
                           message=_last_lines(why))
     return _from_result(data)
@@ -113,20 +117,30 @@ def _transient_api_error(status: object, text: str) -> bool:
 
 
 def _result_object(stdout: bytes) -> dict[str, Any] | None:
-    if not stdout.strip() or len(stdout) > MAX_RESULT_BYTES:
-        return None
+    """The run's `result` object: the last line of a stream (`stream-json`), or the whole
+    output (`json`, or `--verbose`'s array). Noise before it is tolerated."""
     text = stdout.decode("utf-8", errors="replace").strip()
-    for candidate in (text, text.rsplit("\n", 1)[-1]):  # tolerate noise before the result
-        try:
-            data = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(data, list):  # `--verbose` prints every message; the result is last
+    if not text:
+        return None
+    lines = text.rsplit("\n", 200)[::-1]  # newest first: the result is the last event
+    for candidate in (text, *lines):
+        data = _parsed(candidate)
+        if isinstance(data, list):  # `json --verbose` prints every message; the result is last
             data = next((m for m in reversed(data) if isinstance(m, dict)
                          and m.get("type") == "result"), None)
         if isinstance(data, dict) and data.get("type") == "result":
             return data
     return None
+
+
+def _parsed(text: str) -> Any:
+    text = text.strip()
+    if not text.startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _signal(returncode: int | None) -> str:
@@ -142,24 +156,37 @@ def _last_lines(text: str, count: int = 5) -> str:
 
 @dataclass(frozen=True)
 class RunFiles:
-    stdout: Path
+    stdout: Path  # the event stream (`<ws>.<run>.jsonl`), or a single result (older `.json`)
     stderr: Path
 
 
 def run_files(paths: FeaturePaths, name: str, attempt: int) -> RunFiles:
-    return RunFiles(paths.logs / f"{name}.{attempt}.json", paths.logs / f"{name}.{attempt}.stderr")
+    stream = paths.logs / f"{name}.{attempt}.jsonl"
+    older = paths.logs / f"{name}.{attempt}.json"  # runs recorded before streams were kept
+    return RunFiles(older if older.exists() and not stream.exists() else stream,
+                    paths.logs / f"{name}.{attempt}.stderr")
 
 
 def outcome_of(returncode: int | None, files: RunFiles) -> RunOutcome:
-    return interpret(returncode, _head(files.stdout, MAX_RESULT_BYTES + 1), _tail(files.stderr))
+    """A stream can be long (every tool result is in it): the result is in its tail."""
+    return interpret(returncode, _tail_bytes(files.stdout, RESULT_TAIL), _tail(files.stderr),
+                     _size(files.stdout))
 
 
-def _head(path: Path, limit: int) -> bytes:
+def _tail_bytes(path: Path, size: int) -> bytes:
     try:
         with path.open("rb") as handle:
-            return handle.read(limit)
+            handle.seek(max(0, path.stat().st_size - size))
+            return handle.read()
     except OSError:
         return b""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _tail(path: Path, size: int = 4096) -> str:

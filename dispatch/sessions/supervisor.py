@@ -24,6 +24,7 @@ from types import FrameType
 from dispatch.core import procs
 from dispatch.sessions import launch, scheduler, setup_run
 from dispatch.sessions.run import Run, finish_run, start_run
+from dispatch.sessions.watchers import Watchers
 from dispatch.state.locks import FileLock
 from dispatch.state.model import FeatureState, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
@@ -43,6 +44,7 @@ class Supervisor:
         self.paths = paths
         self.store = StateStore(paths)
         self.runs: dict[str, Run] = {}
+        self.watchers = Watchers(paths)
         self.setups: dict[str, setup_run.SetupRun] = {}
         self.stopping = False
         self.broken_ticks = 0
@@ -113,6 +115,8 @@ class Supervisor:
         run = Run.adopted(self.paths, record, pid)
         if pid is not None and procs.is_alive(pid, record.pid_started if record.pid else None):
             self.runs[record.name] = run
+            self.watchers.follow(record.name, run.files.stdout, str(self.paths.root /
+                                                                    record.path))
         else:
             self._finish(run, None, orphaned=True)
 
@@ -183,8 +187,10 @@ class Supervisor:
             if returncode == Run.STILL_RUNNING:
                 run.enforce_timeout(self._timeout())
                 continue
+            self.watchers.finish(name)
             if self._finish(run, returncode):
                 del self.runs[name]
+        self.watchers.poll()
 
     def _finish(self, run: Run, returncode: int | None, *, orphaned: bool = False) -> bool:
         """Record a run that ended; False to try again at the next tick."""
@@ -228,12 +234,15 @@ class Supervisor:
 
     def _schedule(self) -> None:
         state = self.store.load()
-        for decision in scheduler.decide(state, now(), len(self.runs), self.unlaunchable):
+        # A workstream whose last process is still being reaped is never launched again in
+        # the same tick: one session, one process (`tell` stops and requeues it at once).
+        skip = self.unlaunchable | set(self.runs)
+        for decision in scheduler.decide(state, now(), len(self.runs), skip):
             if decision.action == "launch":
                 self._launch(decision.name)
         # Why the others wait, said after the launches so that it names their new status.
-        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs),
-                                             self.unlaunchable) if d.action != "launch"]
+        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs), skip)
+                 if d.action != "launch"]
         if notes:
             self.store.update(partial(_note, decisions=notes))
 
@@ -246,6 +255,7 @@ class Supervisor:
             return
         if run is not None:
             self.runs[name] = run
+            self.watchers.follow(name, run.files.stdout, str(self.paths.worktree(name)))
 
 
 def log_exception(what: str) -> None:

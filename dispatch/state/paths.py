@@ -67,6 +67,10 @@ class FeaturePaths:
     def integration(self) -> Path:
         return self.dir / INTEGRATION
 
+    def activity(self, name: str) -> Path:
+        """What a running worker is doing now (written by the supervisor, read by status)."""
+        return self.dir / LOGS / f"{name}.activity.json"
+
     def worktree(self, name: str) -> Path:
         return self.dir / name
 

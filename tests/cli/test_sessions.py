@@ -133,7 +133,7 @@ def test_fifty_megabytes_of_output(repo: Path, cli: Cli,
     assert cli("start", "specs/three.md").code == 0
     done = settle(repo)
     assert done["web"]["status"] == "failed"
-    assert done["web"]["error"] == ("printed more than 20 MB that is not a result; exit code 1 "
+    assert done["web"]["error"] == ("printed more than 20 MB and no result; exit code 1 "
                                     "and no result on stdout")
 
 

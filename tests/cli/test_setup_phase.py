@@ -26,17 +26,19 @@ def test_start_returns_before_a_slow_setup_ends(repo: Path, cli: Cli,
     gate = tmp_path / "gate"
     commit(repo, {"specs/two.md": TWO})
     started = time.monotonic()
-    result = cli("start", "specs/two.md", "--setup", f"while [ ! -e '{gate}' ]; do sleep 0.05; "
-                 "done")
-    took = time.monotonic() - started
-    assert result.code == 0, result
-    deadline = time.monotonic() + 30
-    while statuses(records(repo, "two")) != {"api": "setting_up", "web": "setting_up"}:
-        assert time.monotonic() < deadline, records(repo, "two")
-        time.sleep(0.05)
-    assert "queued 2: api, web (setup first in api, web)" in result.out
-    assert fake_claude.calls() == []  # no session before its setup
-    gate.touch()
+    try:
+        result = cli("start", "specs/two.md", "--setup",
+                     f"while [ ! -e '{gate}' ]; do sleep 0.05; done")
+        took = time.monotonic() - started
+        assert result.code == 0, result
+        deadline = time.monotonic() + 30
+        while statuses(records(repo, "two")) != {"api": "setting_up", "web": "setting_up"}:
+            assert time.monotonic() < deadline, records(repo, "two")
+            time.sleep(0.05)
+        assert "queued 2: api, web (setup first in api, web)" in result.out
+        assert fake_claude.calls() == []  # no session before its setup
+    finally:
+        gate.touch()  # the setups end, whatever happened above
     done = settle(repo, "two")
     assert statuses(done) == {"api": "done", "web": "done"}
     assert {r["setup"]["status"] for r in done.values()} == {"ok"}

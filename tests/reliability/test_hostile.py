@@ -468,7 +468,7 @@ ONE_SPEC = "# One\n" + hc.ONE
     pytest.param({"reply": "garbage", "do": "nowork"}, (),
                  "fatal: the fake crashed on purpose", id="garbage"),
     pytest.param({"reply": "huge", "do": "nowork"}, (),
-                 "printed more than 20 MB that is not a result; exit code 1 and no result on "
+                 "printed more than 20 MB and no result; exit code 1 and no result on "
                  "stdout", id="fifty-megabytes"),
     pytest.param({"sleep": 60}, ("--session-timeout", "1"),
                  "stopped after running 1s (--session-timeout)", id="hangs"),

@@ -20,7 +20,8 @@ def call(**options: object) -> claude_cli.SessionCall:
 
 def test_argv_with_defaults() -> None:
     assert claude_cli.argv(call()) == [
-        "/usr/bin/claude", "-p", "--output-format", "json", "--model", "sonnet",
+        "/usr/bin/claude", "-p", "--output-format", "stream-json", "--verbose", "--model",
+        "sonnet",
         "--session-id", "0b0e7a1c-0000-4000-8000-000000000001",
         "--append-system-prompt", "You are worker 1.", "--permission-mode", "acceptEdits",
         "--add-dir", "/r/.w/f", "--allowedTools=Bash", "--", "Read TASKS.md"]
@@ -31,7 +32,8 @@ def test_argv_with_every_option_and_resume() -> None:
                    max_turns=40, max_budget_usd=2.5)
     resumed = claude_cli.SessionCall(**{**resumed.__dict__, "resume": True, "prompt": "-rf $(x)"})
     assert claude_cli.argv(resumed) == [
-        "/usr/bin/claude", "-p", "--output-format", "json", "--model", "opus",
+        "/usr/bin/claude", "-p", "--output-format", "stream-json", "--verbose", "--model",
+        "opus",
         "--resume", "0b0e7a1c-0000-4000-8000-000000000001",
         "--append-system-prompt", "You are worker 1.", "--permission-mode", "plan",
         "--add-dir", "/r/.w/f", "--max-turns", "40", "--max-budget-usd", "2.5",

@@ -40,6 +40,7 @@ class Live:
     results: bool
     unrecorded: bool = False  # it ended with a result that no supervisor has recorded yet
     problem: str | None = None  # git could not read its branch or worktree
+    activity: dict[str, Any] | None = None  # what a running worker does now (its stream)
 
 
 @dataclass
@@ -117,7 +118,9 @@ def _live(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],
                 commits_ahead=0, uncommitted=0,
                 results=workfiles.own_file(worktree, workfiles.RESULTS) is not None,
                 unrecorded=record["status"] == "running" and not alive and _has_result(
-                    paths, record))
+                    paths, record),
+                activity=_activity(paths, record["name"]) if record["status"] == "running"
+                else None)
     try:  # one worktree that git cannot read (a worker broke it) is that row's problem
         live.commits_ahead = _own_commits(paths, state, tips, record)
         live.uncommitted = len([p for p in tree.dirty_paths(worktree)
@@ -125,6 +128,15 @@ def _live(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],
     except DispatchError as exc:
         live.problem = exc.message
     return live
+
+
+def _activity(paths: FeaturePaths, name: str) -> dict[str, Any] | None:
+    """The supervisor's summary of the worker's stream (sessions/watchers.py)."""
+    try:
+        found = json.loads(paths.activity(name).read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _own_commits(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],

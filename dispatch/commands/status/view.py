@@ -36,7 +36,17 @@ def _record_json(snap: Snapshot, record: Record) -> dict[str, Any]:
         "worktree_exists": live.exists, "setup": record["setup"]["status"],
         "last_checkpoint": record["last_checkpoint"], "error": record["error"],
         "problem": live.problem, "notes": record.get("notes", []),
+        "activity": _activity_json(live, snap.taken_at),
     }
+
+
+def _activity_json(live: Any, at: datetime) -> dict[str, Any] | None:
+    if not live.activity:
+        return None
+    last = live.activity.get("last_event")
+    quiet = round(at.timestamp() - last, 1) if isinstance(last, int | float) else None
+    return {**live.activity, "quiet_s": quiet,
+            "quiet": quiet is not None and quiet > QUIET_AFTER}
 
 
 def _duration(record: Record, at: datetime) -> float | None:
@@ -51,7 +61,9 @@ COLUMNS = [
     Column("workstream"), Column("status"), Column("tasks", "tasks {}"),
     Column("commits", "commits {}", drop=3), Column("cost", right=True),
     Column("turns", "{} turns", drop=4, right=True), Column("time", drop=2),
-    Column("note", "note: {}", wide=True)]
+    Column("now", "now: {}", drop=1), Column("note", "note: {}", wide=True)]
+# A running worker with no event for this long is flagged: stuck, or waiting on something.
+QUIET_AFTER = 10 * 60
 VERBOSE = [Column("session", "session {}", drop=6), Column("pid", "pid {}", drop=5),
            Column("ports", "ports {}", drop=5)]
 
@@ -75,12 +87,27 @@ def _row(snap: Snapshot, record: Record, verbose: bool) -> list[str]:
                                           else "")
     row = [record["name"], status, f"{live.tasks_done}/{live.tasks_total}", commits,
            f"${record['total_cost_usd']:.2f}", str(record["num_turns"]),
-           _clock(_duration(record, snap.taken_at)), _note(snap, record, live)]
+           _clock(_duration(record, snap.taken_at)), doing(live, snap.taken_at),
+           _note(snap, record, live)]
     if verbose:
         row[2:2] = [record["session_id"] or "-",
                     f"{record['pid'] or '-'}" + (" alive" if live.alive else ""),
                     " ".join(f"{k}={v}" for k, v in record["ports"].items()) or "-"]
     return row
+
+
+def doing(live: Any, at: datetime) -> str:
+    """`Edit app/cli/main.py (12s)`, `thinking (3s)`, or `quiet for 12m (last: …)`."""
+    activity = live.activity
+    if not activity or not activity.get("now"):
+        return ""
+    now_s = at.timestamp()
+    last = activity.get("last_event") or activity.get("since")
+    if isinstance(last, int | float) and now_s - last > QUIET_AFTER:
+        return f"quiet for {_clock(now_s - last)} (last: {activity['now']})"
+    since = activity.get("since")
+    age = f" ({_clock(now_s - since)})" if isinstance(since, int | float) else ""
+    return f"{activity['now']}{age}"
 
 
 def _note(snap: Snapshot, record: Record, live: Any) -> str:
