@@ -6,6 +6,7 @@ keeps running, and its result stays readable, even if the supervisor that starte
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -44,10 +45,16 @@ def session_env(record: SessionRecord, feature: str) -> dict[str, str]:
     return env
 
 
-def spawn(argv: list[str], cwd: Path, env: dict[str, str],
-          files: RunFiles) -> subprocess.Popen[bytes]:
-    """Start the run in its own process group (so `stop` can end all of it), stdin closed."""
+def spawn(argv: list[str], cwd: Path, env: dict[str, str], files: RunFiles,
+          prompt: str | None = None) -> subprocess.Popen[bytes]:
+    """Start the run in its own process group (so `stop` can end all of it), stdin closed.
+    The stream begins with a line of dispatch's own saying what the run was told (its
+    prompt), so the log shows every message a session got."""
     with files.stdout.open("wb") as out, files.stderr.open("wb") as err:
+        if prompt is not None:
+            out.write((json.dumps({"type": "dispatch", "subtype": "prompt", "prompt": prompt},
+                                  ensure_ascii=False) + "\n").encode())
+            out.flush()
         return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=err, start_new_session=True, close_fds=True)
 

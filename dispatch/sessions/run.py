@@ -110,7 +110,7 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
     try:
         popen = launch.spawn(argv, paths.worktree(name), launch.session_env(record,
                                                                              state.feature),
-                             files)
+                             files, prompt)
     except OSError as exc:
         why = (f"cannot run {argv[0]}: {exc.strerror or exc} — install Claude Code or point "
                "CLAUDE_CLI_PATH at it, then 'dispatch resume --all'")

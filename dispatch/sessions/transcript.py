@@ -22,6 +22,9 @@ def lines(event: dict[str, Any], cwd: str | None = None) -> list[str]:
         return _user(event.get("message"))
     if kind == "result":
         return [_result(event)]
+    if kind == "dispatch" and event.get("subtype") == "prompt":
+        text = visible(str(event.get("prompt", ""))).strip().splitlines() or [""]
+        return [f"── prompt: {text[0]}", *(f"   {line}" for line in text[1:])]
     return []
 
 

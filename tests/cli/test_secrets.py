@@ -33,7 +33,7 @@ def test_env_values_never_leak(repo: Path, cli: Cli, fake_claude: FakeClaude) ->
         assert SENTINEL not in output.out + output.err
     written = [p for p in (repo / ".worktrees").rglob("*") if p.is_file()
                and p.name != ".env" and ".git" not in p.parts and
-               not (p.parent.name == "logs" and p.suffix in (".json", ".stderr"))]
+               not (p.parent.name == "logs" and p.suffix in (".json", ".jsonl", ".stderr"))]
     assert any(p.name == "sessions.json" for p in written)
     assert any(p.name == "INTEGRATION.md" for p in written)
     leaks = [p for p in written if SENTINEL.encode() in p.read_bytes()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -53,7 +54,8 @@ def test_start_launches_in_background_and_records_sessions(
         assert record["total_cost_usd"] == 0.01 and record["num_turns"] == 3
         assert record["commits"] == 1 and record["finished_at"] and record["pid"] is None
         assert record["last_checkpoint"] == "All tasks done."
-        assert (repo / record["last_output"]).read_text().startswith('{"type": "result"')
+        assert json.loads((repo / record["last_output"]).read_text().splitlines()[-1])[
+            "type"] == "result"  # the stream's last line
         assert (repo / ".worktrees/three/results" / f"{name}.md").is_file()
     # docs started from a branch that already held api's work
     assert (repo / ".worktrees/three/docs/work/api.txt").is_file()
@@ -316,13 +318,18 @@ def test_status_json_and_interrupted(repo: Path, cli: Cli,
 
 
 @pytest.mark.usefixtures("repo", "spec", "fake_claude")
-def test_logs_show_the_raw_output(cli: Cli) -> None:
+def test_logs_show_the_transcript_and_the_raw_stream(cli: Cli) -> None:
     assert cli("start", "specs/three.md", "--wait").code == 0
     result = cli("logs", "web")
     assert result.code == 0
-    assert result.out.startswith("==> .worktrees/three/logs/web.1.json <==\n{\"type\": "
-                                 "\"result\"")
-    assert "==> .worktrees/three/logs/web.1.stderr <==\n(empty)\n" in result.out
+    lines = result.out.splitlines()
+    assert lines[:2] == ["==> .worktrees/three/logs/web.1.jsonl (run 1) <==",
+                         "── prompt: Read .workstream/TASKS.md and complete every task in it "
+                         "for workstream \"Web\"."]
+    assert "── result: success · 3 turns · $0.01 · All tasks done." in lines
+    assert ".worktrees/three/logs/web.1.stderr" not in result.out  # empty: not shown
+    raw = cli("logs", "web", "--raw").out.splitlines()
+    assert json.loads(raw[1])["type"] == "dispatch" and json.loads(raw[-1])["type"] == "result"
 
 
 @pytest.mark.usefixtures("spec")

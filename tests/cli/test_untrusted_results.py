@@ -134,7 +134,7 @@ def test_resume_all_after_the_supervisor_was_killed_resumes_the_unrecorded(
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while len(fake_claude.calls()) < 2 or any(
-            (two / ".worktrees/two/logs" / f"{n}.1.json").stat().st_size == 0
+            '"type": "result"' not in (two / ".worktrees/two/logs" / f"{n}.1.jsonl").read_text()
             for n in ("api", "web")):
         assert time.monotonic() < deadline
         time.sleep(0.05)

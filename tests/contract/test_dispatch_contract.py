@@ -167,7 +167,9 @@ def feature_base(repo: Path) -> str:
 def run_output(repo: Path, attempt: int) -> dict[str, Any]:
     """The result object the CLI printed on the workstream's run number `attempt`."""
     files = run_result.run_files(FeaturePaths(repo, FEATURE), WS, attempt)
-    data: dict[str, Any] = json.loads(files.stdout.read_text())
+    lines = files.stdout.read_text().splitlines()  # the stream: events, the result last
+    data: dict[str, Any] = json.loads(lines[-1])
+    assert data["type"] == "result", lines[-1]
     return data
 
 

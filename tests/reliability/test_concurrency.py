@@ -138,7 +138,7 @@ class Storm:
     calls: list[Call] = field(default_factory=list)
 
     def result_file(self, name: str) -> Path:
-        return self.repo / ".worktrees" / FEATURE / "logs" / f"{name}.1.json"
+        return self.repo / ".worktrees" / FEATURE / "logs" / f"{name}.1.jsonl"
 
     def fire(self, call: Call) -> None:
         assert call.target is not None or call.kind == "status"
@@ -185,9 +185,9 @@ def settle(repo: Path, feature: str, timeout: float = 120.0) -> dict[str, Any]:
 def printed_results(repo: Path, feature: str, name: str) -> tuple[float, int, int]:
     """Cost, turns and number of the result objects the worker's runs printed."""
     cost, turns, count = 0.0, 0, 0
-    for path in sorted((repo / ".worktrees" / feature / "logs").glob(f"{name}.*.json")):
+    for path in sorted((repo / ".worktrees" / feature / "logs").glob(f"{name}.*.jsonl")):
         text = path.read_text().strip()
-        if text:
+        if '"type": "result"' in text:  # (the stream's first line is dispatch's: its prompt)
             data = json.loads(text.splitlines()[-1])
             cost += data["total_cost_usd"]
             turns += data["num_turns"]
@@ -437,9 +437,9 @@ def test_a_stop_racing_a_finished_session_keeps_its_success(
     assert api_pid is not None
     _hold(supervisor, paths)
     try:
-        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.json"
+        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.jsonl"
         deadline = time.monotonic() + 60
-        while _alive(api_pid) or not result_file.read_text().strip():
+        while _alive(api_pid) or '"type": "result"' not in result_file.read_text():
             assert time.monotonic() < deadline, "api's session did not end"
             time.sleep(0.02)
         stopped = run_dispatch(x_repo, "stop", "x", "api")

@@ -489,7 +489,7 @@ def test_a_misbehaving_claude_fails_its_workstream_clearly(
     assert not [p for p in psutil.process_iter(["cwd"]) if p.info["cwd"] == worktree]
     logs = cli("logs", "api")
     assert logs.code == 0, logs
-    assert logs.out.startswith("==> .worktrees/one/logs/api.1.json <==\n")
+    assert logs.out.startswith("==> .worktrees/one/logs/api.1.jsonl (run 1) <==\n")
     expect_no_traceback(logs)
     status = cli("status", "one", "--json")
     assert json.loads(status.out)["workstreams"][0]["error"] == error
