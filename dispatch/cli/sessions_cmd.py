@@ -74,6 +74,46 @@ def resume_command(
         raise typer.Exit(resume.wait(supervision, names))
 
 
+@app.command("tell")
+def tell_command(
+    args: Annotated[list[str], typer.Argument(
+        metavar="[WORKSTREAM]... MESSAGE",
+        help="The workstreams to tell, then the message (quote it).",
+        autocompletion=complete.workstream_names)],
+    *,
+    feature: Feature = None,
+    all_: Annotated[bool, typer.Option("--all", help="Tell every running worker.")] = False,
+    claude: Claude = None,
+) -> None:
+    """Tell a worker something: its running session is stopped cleanly and resumed (the same
+    session, in its worktree) with MESSAGE as its prompt; one that is not running is resumed
+    with it."""
+    from dispatch.commands import target, tell
+    from dispatch.core import ui
+
+    *names, message = args
+    paths, named = target.workstreams(feature, names)
+    told, _ = tell.tell(paths, named, message, all_running=all_, claude=claude)
+    ui.say(f"told {', '.join(told)}; follow with: dispatch logs {told[0]} --follow")
+
+
+@app.command("attach")
+def attach_command(
+    workstream: Workstream, *, feature: Feature = None,
+    window: Annotated[bool, typer.Option(
+        "--window", help="Inside tmux: open it in a new window named after the workstream.")
+    ] = False,
+) -> None:
+    """Take a seat in a worker's session: its headless run stops, and the same session opens
+    here, interactively (claude --resume, in its worktree). When you leave, the done check
+    decides: done, or stopped and resumable."""
+    from dispatch.commands import attach, target
+    from dispatch.core import ui
+
+    paths, (name,) = target.workstreams(feature, [workstream])
+    ui.say(attach.attach(paths, name, window=window))
+
+
 @app.command("stop")
 def stop_command(workstreams: Workstreams = None, *, feature: Feature = None) -> None:
     """End running sessions and setups (their whole process groups); they stay resumable.

@@ -80,6 +80,10 @@ def start_command(
     allow_setup_failure: Annotated[bool, typer.Option(
         "--allow-setup-failure", help="Start a session even when its worktree's setup failed "
         "(default: it waits, and status says why).", rich_help_panel=_SESSIONS)] = False,
+    on_event: Annotated[str | None, typer.Option(
+        "--on-event", metavar="CMD", help="Run CMD (a shell command) with a JSON event on its "
+        "stdin when a workstream is done, needs attention, fails or is blocked, when the budget "
+        "is reached, and when all have finished.", rich_help_panel=_SESSIONS)] = None,
     as_json: Json = False,
     fmt: Format = None,
 ) -> None:
@@ -98,7 +102,7 @@ def start_command(
         rehearse=rehearse, claude=claude, max_parallel=max_parallel, budget_usd=budget_usd,
         retries=retries, retry_delay=retry_delay, follow_up=follow_up,
         session_timeout=session_timeout, allow_bypass=allow_bypass,
-        allow_setup_failure=allow_setup_failure, setup_jobs=setup_jobs,
+        allow_setup_failure=allow_setup_failure, setup_jobs=setup_jobs, on_event=on_event,
         agent=start.agent_options(model=model, permission_mode=permission_mode,
                                   allowed_tools=allowed_tools, max_turns=max_turns,
                                   max_budget_usd=max_budget_usd))

@@ -18,20 +18,30 @@ def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | N
     store = StateStore(paths)
     _run_settings(store.load(), claude)  # refuses before anything changes
     client.reconcile(paths)
+    names = _chosen(store.load(), name, all_)
+    return names, requeue(paths, names, prompt=prompt, force=force, claude=claude)
+
+
+def requeue(paths: FeaturePaths, names: list[str], *, prompt: str | None, force: bool,
+            claude: str | None) -> client.Supervision:
+    """Queue these workstreams' sessions to continue (`prompt`: what each is told). A
+    running one is refused, or with `force` stopped first — its process group has ended
+    before the next run is queued: one session, one process."""
+    store = StateStore(paths)
     state = store.load()
     run = _run_settings(state, claude)
-    names = _chosen(state, name, all_)
     _expect_budget(state, run)
+    stopped = []
     for record in (state.workstreams[n] for n in names):
         if record.status == "running" and procs.is_alive(record.pid, record.pid_started):
             if not force:
                 raise DispatchError(f"{record.name} is running (pid {record.pid}); wait for it, "
                                     "or pass --force to stop it first")
-            client.stop(paths, [record.name])
-    store.update(partial(_queue, names=names, prompt=prompt, run=run))
+            stopped += client.stop(paths, [record.name])
+    store.update(partial(_queue, names=names, prompt=prompt, run=run, stopped=stopped))
     supervision = client.Supervision(paths)
     client.wait_launched(supervision)
-    return names, supervision
+    return supervision
 
 
 def _run_settings(state: FeatureState, claude: str | None) -> RunSettings:
@@ -78,13 +88,15 @@ def _expect_budget(state: FeatureState, run: RunSettings) -> None:
 
 
 def _queue(state: FeatureState, names: list[str], prompt: str | None,
-           run: RunSettings) -> None:
+           run: RunSettings, stopped: list[str]) -> None:
     state.run = run.model_copy(update={"halted": None})  # a person has fixed what halted it
     for name in names:
         record = state.workstreams[name]
         record.status, record.error, record.transient = "pending", None, False
         record.resume_prompt, record.next_attempt_at = prompt, None
         record.followed_up, record.retries, record.fixable = False, 0, False
+        if name in stopped:  # the CLI saved the session before it was stopped: resume it
+            record.session_created = True
     for record in state.workstreams.values():  # held back, or blocked by what now resumes
         if record.status == "blocked" or (record.status == "pending" and record.error):
             record.status, record.error = "pending", None

@@ -45,6 +45,7 @@ class SessionOptions:
     allow_bypass: bool = False  # the person confirms a spec's bypassPermissions
     allow_setup_failure: bool = False
     setup_jobs: int = 4
+    on_event: str | None = None
 
 
 @dataclass
@@ -126,7 +127,8 @@ def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:
                        max_attempts=sessions.retries + 1, backoff_base=sessions.retry_delay,
                        follow_up=sessions.follow_up, session_timeout=sessions.session_timeout,
                        setup_jobs=sessions.setup_jobs,
-                       allow_setup_failure=sessions.allow_setup_failure)
+                       allow_setup_failure=sessions.allow_setup_failure,
+                       on_event=sessions.on_event or plan.on_event)
 
 
 def _env_parallel() -> int | None:

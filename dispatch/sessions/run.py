@@ -17,7 +17,7 @@ from dispatch.core.errors import DispatchError
 from dispatch.gitops import refs
 from dispatch.sessions import claude_cli, depsync, done_check, launch, run_result, transitions
 from dispatch.sessions.run_result import RunOutcome
-from dispatch.state.model import FeatureState, SessionRecord, now
+from dispatch.state.model import FeatureState, RunSettings, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 from dispatch.workspace import briefing, workfiles
@@ -102,9 +102,7 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
     state = store.update(partial(_claim, name=name, paths=paths))
     record = state.workstreams[name]
     resume = record.session_created
-    prompt = record.resume_prompt or briefing.prompt(
-        "resume_prompt.md.j2" if resume else "first_prompt.md.j2", paths, state,
-        state.plan.workstream(name))
+    prompt = _prompt(paths, state, record, resume)
     argv = claude_cli.argv(launch.session_call(paths, state, record, prompt, resume=resume))
     files = run_result.run_files(paths, name, record.attempts)
     try:
@@ -118,6 +116,19 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
         return None
     store.set(name, pid=popen.pid, pid_started=procs.start_time(popen.pid))
     return Run(name, files, popen.pid, popen)
+
+
+def _prompt(paths: FeaturePaths, state: FeatureState, record: SessionRecord,
+            resume: bool) -> str:
+    """What the run is told. A message (`tell`, `resume --prompt`, a follow-up) goes to the
+    session it continues; a session that must start afresh (it was stopped before the CLI
+    saved it) gets its task first, then the message."""
+    told = record.resume_prompt
+    if told and resume:
+        return told
+    usual = briefing.prompt("resume_prompt.md.j2" if resume else "first_prompt.md.j2", paths,
+                            state, state.plan.workstream(record.name))
+    return f"{usual}\n\n{told}" if told else usual
 
 
 def _claim(state: FeatureState, name: str, paths: FeaturePaths) -> FeatureState:
@@ -208,8 +219,8 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
     ended = state.workstreams[name]  # (the same record, as `apply` left it)
     if ended.fixable and ended.status == "failed" and not state.run.halted:
         state.run.halted = f"{name} failed: {ended.error}"  # the others would too
-    if state.workstreams[name].status != "pending":  # a follow-up keeps its prompt
-        record.resume_prompt = None
+    if state.workstreams[name].status not in ("pending", "retrying"):
+        record.resume_prompt = None  # (a follow-up, or a retry of a told run, keeps it)
 
 
 def _merged(state: FeatureState, name: str, merged: list[str]) -> None:
@@ -223,3 +234,22 @@ def _halt(state: FeatureState, name: str, why: str) -> None:
     record = state.workstreams[name]
     record.status, record.pid, record.error, record.fixable = "failed", None, why, True
     state.run.halted = f"{name} failed: {why}"
+
+
+def check_after_a_person(paths: FeaturePaths, store: StateStore, name: str,
+                         exit_code: int) -> str:
+    """A person left an interactive session (`dispatch attach`): the done check decides
+    whether the workstream is done, or stopped and resumable. Returns what it found."""
+    state = store.load()
+    record = state.workstreams[name]
+    check, _ = _checked_work(paths, state.model_copy(update={
+        "run": (state.run or RunSettings()).model_copy(update={"follow_up": False})}), record)
+    if check.done:
+        store.set(name, status="done", error=None, commits=check.commits, tip=check.tip)
+        _collect_results(paths, name)
+        return f"{name} is done: its work is committed and RESULTS.md is written"
+    why = "; ".join(check.missing)
+    store.set(name, status="stopped", error=f"after the attached session (exit {exit_code}): "
+              f"{why}", commits=check.commits)
+    return (f"{name} is stopped ({why}); the supervisor carries on with it after "
+            f"'dispatch resume {name}'")

@@ -56,6 +56,11 @@ def _decide_one(state: FeatureState, record: SessionRecord, now: datetime) -> De
     return Decision(record.name, "launch")
 
 
+def over_budget(state: FeatureState) -> str:
+    """Why nothing more is launched for the money, or ""."""
+    return _over_budget(state) if state.run is not None else ""
+
+
 def _over_budget(state: FeatureState) -> str:
     assert state.run is not None
     budget = state.run.budget_usd

@@ -36,18 +36,19 @@ class Activity:
         return asdict(self)
 
 
-def summarise_tool(name: str, tool_input: Any, cwd: str | None = None) -> str:
+def summarise_tool(name: str, tool_input: Any, cwd: str | None = None,
+                   limit: int = 80) -> str:
     """`Edit app/cli/main.py`, `Bash: pytest -q`, `Read README.md`, `Grep TODO`..."""
     given = tool_input if isinstance(tool_input, dict) else {}
     path = given.get("file_path") or given.get("notebook_path") or given.get("path")
     if name == "Bash":
         command = " ".join(str(given.get("command", "")).split())
-        return f"Bash: {_short(command, 80)}"
+        return f"Bash: {_short(command, limit)}"
     if isinstance(path, str) and path:
-        return f"{name} {_short(_relative(path, cwd), 100)}"
+        return f"{name} {_short(_relative(path, cwd), max(limit, 100))}"
     for key in ("pattern", "url", "description", "query", "prompt"):
         if isinstance(given.get(key), str):
-            return f"{name} {_short(given[key], 80)}"
+            return f"{name} {_short(given[key], limit)}"
     return name
 
 

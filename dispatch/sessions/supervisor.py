@@ -23,6 +23,7 @@ from types import FrameType
 
 from dispatch.core import procs
 from dispatch.sessions import launch, scheduler, setup_run
+from dispatch.sessions.events import Notifier
 from dispatch.sessions.run import Run, finish_run, start_run
 from dispatch.sessions.watchers import Watchers
 from dispatch.state.locks import FileLock
@@ -45,6 +46,7 @@ class Supervisor:
         self.store = StateStore(paths)
         self.runs: dict[str, Run] = {}
         self.watchers = Watchers(paths)
+        self.notifier = Notifier(paths)
         self.setups: dict[str, setup_run.SetupRun] = {}
         self.stopping = False
         self.broken_ticks = 0
@@ -73,6 +75,8 @@ class Supervisor:
             self._start_setups()
             self._reap()
             self._schedule()
+            state = self.store.load()
+            self.notifier.observe(state, scheduler.over_budget(state))
         except Exception:
             self.broken_ticks += 1
             log_exception("a supervisor tick failed")
@@ -92,6 +96,8 @@ class Supervisor:
             state = self.store.load()
             if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable):
                 return False
+            self.notifier.observe(state, scheduler.over_budget(state))
+            self.notifier.finished(state)
             lock.release()
             return True
 

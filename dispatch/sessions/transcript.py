@@ -34,7 +34,7 @@ def _assistant(message: Any, cwd: str | None) -> list[str]:
         if block.get("type") == "text" and str(block.get("text", "")).strip():
             found += [f"  {line}" for line in visible(str(block["text"])).strip().splitlines()]
         elif block.get("type") == "tool_use":
-            call = summarise_tool(str(block.get("name")), block.get("input"), cwd)
+            call = summarise_tool(str(block.get("name")), block.get("input"), cwd, limit=2000)
             found.append(f"→ {visible_line(call)}")
     return found
 

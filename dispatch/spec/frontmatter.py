@@ -26,4 +26,5 @@ class Frontmatter(AgentOptions):
     max_parallel: int | None = Field(default=None, ge=1, le=64)
     budget_usd: float | None = Field(default=None, gt=0)
     allow_setup_failure: bool | None = None
+    on_event: str | None = None  # a shell command run with each event (README: signals)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

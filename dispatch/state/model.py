@@ -108,6 +108,7 @@ class RunSettings(BaseModel):
     # Set when a session failed for a reason no retry fixes and every session would meet
     # (not logged in, an invalid key, the program missing): nothing more is launched.
     halted: str | None = None
+    on_event: str | None = None  # a shell command given each event on stdin (sessions/events)
 
 
 MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]

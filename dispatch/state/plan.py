@@ -75,6 +75,7 @@ class Plan(BaseModel):
     max_parallel: int | None = None
     budget_usd: float | None = None
     allow_setup_failure: bool | None = None
+    on_event: str | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     workstreams: list[Workstream]
     warnings: list[PlanWarning] = Field(default_factory=list)
