@@ -3,25 +3,23 @@
 workstream that becomes done, needs_attention, failed, blocked or setup_failed, when the
 feature's budget is reached, and when everything has finished.
 
-Every event is also appended to `logs/events.jsonl`, which is what "already said" means: a
-new supervisor never says a transition twice. A hook runs detached, under `timeout`, with its
-output in `logs/hooks.log`: one that hangs or fails never slows or stops the run. An event
+Every event is appended to `logs/events.jsonl`, which is what "already said" means: a new
+supervisor never says a transition twice. A detached runner (hook_runner.py) feeds them to
+the hook one at a time, in order: one that hangs or fails never slows or stops the run. An event
 holds dispatch's own facts only (names, statuses, reasons, costs): never a `.env` value.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from dispatch.sessions import hook_runner
 from dispatch.state.model import FeatureState, now
 from dispatch.state.paths import FeaturePaths
 
 SIGNALLED = ("done", "needs_attention", "failed", "blocked", "setup_failed")
-HOOK_TIMEOUT = 30
 
 
 class Notifier:
@@ -30,7 +28,6 @@ class Notifier:
         self.log = paths.logs / "events.jsonl"
         self.said, self.budget_said = _already_said(self.log)
         self.seen: dict[str, str] = {}
-        self.hooks: list[subprocess.Popen[bytes]] = []
 
     def observe(self, state: FeatureState, over_budget: str) -> None:
         """Say each new transition into a status a person may want to hear about."""
@@ -48,7 +45,6 @@ class Notifier:
         if over_budget and not self.budget_said:
             self.budget_said = True
             self._say(state, {"event": "budget_reached", "reason": over_budget})
-        self._reap()
 
     def finished(self, state: FeatureState) -> None:
         self._say(state, {"event": "all_finished", "statuses": {
@@ -59,35 +55,8 @@ class Notifier:
                 round(state.total_cost(), 6), "at": now().isoformat()}
         with self.log.open("a") as out:
             out.write(json.dumps(full) + "\n")
-        command = state.run.on_event if state.run else None
-        if command:
-            self._run_hook(command, full)
-
-    def _run_hook(self, command: str, event: dict[str, Any]) -> None:
-        wrapper = ["timeout", "--kill-after=5", str(HOOK_TIMEOUT)] \
-            if shutil.which("timeout") else []
-        try:
-            with (self.paths.logs / "hooks.log").open("ab") as log:
-                log.write(f"[{event['at']}] {event['event']}: $ {command}\n".encode())
-                log.flush()
-                hook = subprocess.Popen([*wrapper, "/bin/sh", "-c", command],
-                                        cwd=self.paths.root, stdin=subprocess.PIPE,
-                                        stdout=log, stderr=log, start_new_session=True)
-            assert hook.stdin is not None
-            hook.stdin.write(json.dumps(event).encode() + b"\n")
-            hook.stdin.close()
-        except (OSError, BrokenPipeError) as exc:  # a hook's failure is logged, never fatal
-            _append(self.paths.logs / "hooks.log", f"hook failed to start: {exc}\n")
-            return
-        self.hooks.append(hook)
-
-    def _reap(self) -> None:
-        for hook in list(self.hooks):
-            code = hook.poll()
-            if code is not None:
-                self.hooks.remove(hook)
-                if code != 0:
-                    _append(self.paths.logs / "hooks.log", f"hook exited {code}\n")
+        if state.run is not None and state.run.on_event:
+            hook_runner.ensure(self.paths)  # delivers it, in order, detached
 
 
 def _already_said(log: Path) -> tuple[dict[str, str], bool]:
@@ -106,11 +75,3 @@ def _already_said(log: Path) -> tuple[dict[str, str], bool]:
             said[str(event.get("workstream"))] = str(event.get("new"))
         budget = budget or event.get("event") == "budget_reached"
     return said, budget
-
-
-def _append(path: Path, text: str) -> None:
-    try:
-        with path.open("a") as out:
-            out.write(text)
-    except OSError:
-        pass

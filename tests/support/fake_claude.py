@@ -238,6 +238,13 @@ def main(argv: list[str]) -> int:
     if options.get("--version"):
         print("2.1.197 (Claude Code)")
         return 0
+    if not options.get("-p"):  # interactive (`dispatch attach`): say what it was given
+        with (state_dir() / "interactive.jsonl").open("a") as log:
+            log.write(json.dumps({"argv": argv, "cwd": str(Path.cwd()),
+                                  "stdin_is_a_terminal": sys.stdin.isatty(),
+                                  "stdout_is_a_terminal": sys.stdout.isatty()}) + "\n")
+        print("interactive stand-in: bye")
+        return 0
     workstream = os.environ.get("DISPATCH_WORKSTREAM", Path.cwd().name)
     resume = options.get("--resume")
     session_id = str(resume if isinstance(resume, str) else options.get("--session-id")
