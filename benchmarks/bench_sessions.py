@@ -21,7 +21,7 @@ from pathlib import Path
 
 import common
 
-FAKE = common.ROOT / "tests" / "fakes" / "fake_claude.py"
+FAKE = common.ROOT / "tests" / "support" / "fake_claude.py"
 
 
 def fake_env(work: Path, env: dict[str, str], sleep: float) -> dict[str, str]:

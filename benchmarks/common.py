@@ -23,7 +23,10 @@ def sealed_env(home: Path) -> dict[str, str]:
     config = home / ".gitconfig"
     config.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n"
                       "[init]\n\tdefaultBranch = main\n[core]\n\thooksPath = /dev/null\n")
-    return {**os.environ, "HOME": str(home), "GIT_CONFIG_GLOBAL": str(config),
+    # Bytecode is cached as for any user (a PYTHONDONTWRITEBYTECODE from the caller would
+    # make every command compile dispatch again and measure that instead).
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**inherited, "HOME": str(home), "GIT_CONFIG_GLOBAL": str(config),
             "GIT_CONFIG_NOSYSTEM": "1", "COLUMNS": "200"}
 
 

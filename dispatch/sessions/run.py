@@ -15,7 +15,15 @@ from functools import partial
 from dispatch.core import procs, render
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import refs
-from dispatch.sessions import claude_cli, depsync, done_check, launch, run_result, transitions
+from dispatch.sessions import (
+    claude_cli,
+    depsync,
+    done_check,
+    launch,
+    run_result,
+    scheduler,
+    transitions,
+)
 from dispatch.sessions.run_result import RunOutcome
 from dispatch.state.model import FeatureState, RunSettings, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
@@ -99,7 +107,10 @@ def _dependencies_merged(paths: FeaturePaths, store: StateStore, state: FeatureS
 
 
 def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
-    state = store.update(partial(_claim, name=name, paths=paths))
+    try:
+        state = store.update(partial(_claim, name=name, paths=paths))
+    except _NoLongerStartable:
+        return None  # stopped or changed by someone since the supervisor decided
     record = state.workstreams[name]
     resume = record.session_created
     prompt = _prompt(paths, state, record, resume)
@@ -131,10 +142,17 @@ def _prompt(paths: FeaturePaths, state: FeatureState, record: SessionRecord,
     return f"{usual}\n\n{told}" if told else usual
 
 
+class _NoLongerStartable(Exception):
+    pass
+
+
 def _claim(state: FeatureState, name: str, paths: FeaturePaths) -> FeatureState:
-    """Mark the run as started before the process exists (see the module docstring)."""
+    """Mark the run as started before the process exists (see the module docstring).
+    Checked again under the lock: a `stop` or `tell` may have come since the decision."""
     record = state.workstreams[name]
     assert state.run is not None
+    if record.status not in scheduler.STARTABLE or state.run.halted:
+        raise _NoLongerStartable(name)
     record.session_id = record.session_id or launch.new_session_id()
     record.attempts += 1
     record.status, record.pid, record.error = "running", None, None

@@ -72,10 +72,11 @@ class Supervisor:
         One workstream's failure stays that workstream's (see `_isolated`)."""
         try:
             self._reap_setups()
-            self._start_setups()
-            self._reap()
-            self._schedule()
             state = self.store.load()
+            if self._start_setups(state) | self._reap(state):
+                state = self.store.load()  # decide on what this tick's endings changed
+            self._schedule(state)
+            state = self.store.load()  # and once after: what the tick changed
             self.notifier.observe(state, scheduler.over_budget(state))
         except Exception:
             self.broken_ticks += 1
@@ -139,9 +140,10 @@ class Supervisor:
             self.store.set(record.name, status="pending", setup=record.setup.model_copy(
                 update={"status": "pending", "pid": None}))
 
-    def _start_setups(self) -> None:
-        state = self.store.load()
+    def _start_setups(self, state: FeatureState) -> bool:
+        """Start the setups that may start; whether any did."""
         assert state.run is not None
+        started = len(self.setups)
         waiting: dict[str, dict[str, object]] = {}
         for name in state.names():
             record = state.workstreams[name]
@@ -154,6 +156,7 @@ class Supervisor:
                                           f"({state.run.setup_jobs} at once)"}
         if waiting:
             self.store.set_many(waiting)
+        return len(self.setups) != started
 
     def _start_setup(self, record: SessionRecord) -> None:
         started = setup_run.start(self.paths, record)
@@ -187,16 +190,21 @@ class Supervisor:
             f"it, then 'dispatch setup {state.feature} {run.name}' (or start with "
             "--allow-setup-failure)"))
 
-    def _reap(self) -> None:
+    def _reap(self, state: FeatureState) -> bool:
+        """Record the runs that ended; whether any did."""
+        limit = state.run.session_timeout if state.run else None
+        ended = False
         for name, run in list(self.runs.items()):
             returncode = run.poll()
             if returncode == Run.STILL_RUNNING:
-                run.enforce_timeout(self._timeout())
+                run.enforce_timeout(limit)
                 continue
             self.watchers.finish(name)
+            ended = True
             if self._finish(run, returncode):
                 del self.runs[name]
         self.watchers.poll()
+        return ended
 
     def _finish(self, run: Run, returncode: int | None, *, orphaned: bool = False) -> bool:
         """Record a run that ended; False to try again at the next tick."""
@@ -234,20 +242,17 @@ class Supervisor:
             return False
         return True
 
-    def _timeout(self) -> float | None:
-        state = self.store.load()
-        return state.run.session_timeout if state.run else None
-
-    def _schedule(self) -> None:
-        state = self.store.load()
+    def _schedule(self, state: FeatureState) -> None:
         # A workstream whose last process is still being reaped is never launched again in
         # the same tick: one session, one process (`tell` stops and requeues it at once).
         skip = self.unlaunchable | set(self.runs)
-        for decision in scheduler.decide(state, now(), len(self.runs), skip):
-            if decision.action == "launch":
-                self._launch(decision.name)
+        launches = [d.name for d in scheduler.decide(state, now(), len(self.runs), skip)
+                    if d.action == "launch"]
+        for name in launches:
+            self._launch(name)
         # Why the others wait, said after the launches so that it names their new status.
-        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs), skip)
+        fresh = self.store.load() if launches else state
+        notes = [d for d in scheduler.decide(fresh, now(), len(self.runs), skip)
                  if d.action != "launch"]
         if notes:
             self.store.update(partial(_note, decisions=notes))

@@ -15,6 +15,9 @@ from dispatch.state.store import write_atomic
 # A worker that streams only text (no tool call) changes no field but its last event: its
 # file is rewritten at least this often, so status never calls a busy worker quiet.
 HEARTBEAT = 30.0
+# People and `status --watch` look every second or two: a busy worker's file is rewritten at
+# most this often (the supervisor's CPU is the price of every write).
+MIN_INTERVAL = 1.0
 
 
 class Watchers:
@@ -22,6 +25,7 @@ class Watchers:
         self.paths = paths
         self.followers: dict[str, Follower] = {}
         self.written: dict[str, float] = {}
+        self.pending: set[str] = set()
 
     def follow(self, name: str, stream: Path, cwd: str) -> None:
         self.followers[name] = Follower(stream, cwd)
@@ -31,9 +35,12 @@ class Watchers:
         """Read what every run appended; save the activities that changed."""
         now = time.time()
         for name, follower in self.followers.items():
-            changed = follower.poll(now)
-            if changed or now - self.written.get(name, 0.0) > HEARTBEAT:
+            changed = follower.poll(now) or name in self.pending
+            since = now - self.written.get(name, 0.0)
+            if (changed and since >= MIN_INTERVAL) or since > HEARTBEAT:
                 self._save(name, follower.activity, now)
+            elif changed:
+                self.pending.add(name)  # written at the next poll past the interval
 
     def finish(self, name: str) -> None:
         """The run ended: read its last events and let it go."""
@@ -43,8 +50,10 @@ class Watchers:
             self._save(name, follower.activity, time.time())
 
     def _save(self, name: str, activity: Activity, now: float) -> None:
-        try:
-            write_atomic(self.paths.activity(name), json.dumps(activity.as_json()) + "\n")
+        try:  # replaced whole (readers never see half of it), never synced: a live view
+            write_atomic(self.paths.activity(name), json.dumps(activity.as_json()) + "\n",
+                         durable=False)
         except OSError:
-            return  # a live view is best effort: the next poll writes it again
+            return  # best effort: the next poll writes it again
         self.written[name] = now
+        self.pending.discard(name)

@@ -104,14 +104,16 @@ class StateStore:
         write_atomic(self.paths.state_file, state.model_dump_json(indent=2) + "\n")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so readers see the old or the new file, never a mix."""
+def write_atomic(path: Path, text: str, durable: bool = True) -> None:
+    """Replace `path` with `text` so readers see the old or the new file, never a mix
+    (`durable`: synced to disk first, so a crash leaves one of the two as well)."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         Path(temp).replace(path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
