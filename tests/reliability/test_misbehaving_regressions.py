@@ -148,6 +148,17 @@ def test_a_broken_repository_config_is_reported_as_git_says(
     assert status.code == 1 and "bad config" in status.output, status
 
 
+@pytest.mark.xfail(strict=True, reason="a worker that deletes its own worktree gets the error "
+                   "'git is not installed or not on PATH' (a missing cwd read as a missing git)")
+def test_a_deleted_worktree_is_not_reported_as_git_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = scene_of(tmp_path, monkeypatch, "web", "delete_own_worktree")
+    started(scene)
+    error = json.loads((scene.feature_dir / "sessions.json").read_text())[
+        "workstreams"]["web"]["error"] or ""
+    assert "git is not installed" not in error, error
+
+
 # --- text from workers shown raw ------------------------------------------------------------
 
 @pytest.mark.xfail(strict=True, reason="status prints a worker's result text with its terminal "

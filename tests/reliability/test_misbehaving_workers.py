@@ -68,6 +68,7 @@ def run_trial(trial: Trial, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         problems += step(scene, "integrate", "integrate")
         problems += checks.integration_problems(scene)
         outcome.integrated = checks.raw_state(scene)
+        problems += checks.supervisor_problems(scene, outcome.integrated)
         before_clean = tips(scene.repo)
         problems += step(scene, "clean", "clean")
         problems += checks.half_done(scene, scene.runs[-1], before_clean)

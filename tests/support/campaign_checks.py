@@ -4,7 +4,9 @@ problems it found, one line each, instead of asserting: a failed trial shows all
 1. no commit that was reachable after any step (or when a worker's run ended) is lost;
 2. no file the person had, and no file a worker wrote as work, is gone;
 3. sessions.json, while it exists, parses and validates;
-4. every command exits 0, 1 or 2 with a clean message, and none hangs;
+4. every command exits 0, 1 or 2 with a clean message, and none hangs; a `clean` that stops
+   on an error has changed nothing; the supervisor met no exception (it survives one by
+   failing that workstream, but the exception is still a bug);
 5. no process is left, except a worker's child that escaped into a session of its own
    (reported as a finding: dispatch could not have known it).
 Plus what issue 17 asks of integration: no working files in it, nothing reported merged
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -122,6 +125,22 @@ def half_done(scene: Scene, ran: Ran, before: dict[str, str]) -> list[str]:
     changed = [label for label in set(before) | set(after) if before.get(label) != after.get(label)]
     return [f"clean failed half-way ({error[:300]}) after changing {len(changed)} refs and "
             "worktree HEADs"] if changed else []
+
+
+def supervisor_problems(scene: Scene, state: dict[str, Any]) -> list[str]:
+    """The supervisor survives a run's exception by failing that workstream alone; the
+    exception is still a bug (or a message that misleads): one line each."""
+    problems = []
+    for name, record in (state.get("workstreams") or {}).items():
+        error = record.get("error") or ""
+        if re.search(r"dispatch (could not record this run|failed while)", error):
+            problems.append(f"{name}: the supervisor failed on its run: {error[:300]}")
+        if "git is not installed" in error:
+            problems.append(f"{name}: its error says git is not installed: {error[:300]}")
+    log = scene.feature_dir / "logs" / "supervisor.log"
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    raised = dict.fromkeys(re.findall(r"^\w[\w.]*(?:Error|Exception)\b.*$", text, re.M))
+    return problems + [f"supervisor.log: {line[:300]}" for line in raised]
 
 
 def lost_commits(scene: Scene) -> list[str]:
