@@ -78,8 +78,11 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
         tips=_tips_by_workstream(paths, state, tips))
     # Progress goes to stderr on every reader: a long verify is not mistaken for a hang.
     outcome = merge_queue.integrate(paths, options, progress=ui.say_err)
-    path = report.write(paths, outcome.state, outcome.prediction,
-                        merge_queue.branch_tips(paths, outcome.state, options.tips))
+    path, kept = report.write(paths, outcome.state, outcome.prediction,
+                              merge_queue.branch_tips(paths, outcome.state, options.tips))
+    if kept is not None:
+        ui.note(f"kept {paths.relative(kept)}: the {path.name} that was there had been written "
+                "or changed by someone else")
     _publish(paths, request, outcome.state)
     _show(paths, request, outcome, path)
     return 0 if not outcome.left_out else 1

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from dispatch.core import files
 from dispatch.core.errors import DispatchError
 from dispatch.core.text import visible
 from dispatch.sessions import run_result, transcript
@@ -84,7 +85,7 @@ def _ended(store: StateStore, name: str, attempt: int) -> bool:
 
 def _stream(path: Path, cwd: str, raw: bool) -> None:
     try:
-        with path.open("rb") as handle:
+        with files.open_regular(path) as handle:
             for line in handle:
                 event = parse(line)
                 if event is not None:
@@ -113,10 +114,7 @@ def _header(paths: FeaturePaths, path: Path, what: str) -> None:
 
 
 def _print(paths: FeaturePaths, path: Path, skip_empty: bool = False) -> None:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        text = ""
+    text = files.read_text(path) or ""
     if skip_empty and not text.strip():
         return
     out = sys.stdout

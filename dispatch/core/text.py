@@ -12,8 +12,9 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str) -> str:
-    """`text` with every control character written as a visible escape (`\\x1b`)."""
-    return _UNSAFE.sub(_escape, text)
+    """`text` with every control character written as a visible escape (`\\x1b`), and
+    printable: a lone surrogate shows as U+FFFD rather than failing the write."""
+    return well_formed(_UNSAFE.sub(_escape, text))
 
 
 def visible_line(text: str) -> str:
@@ -24,6 +25,15 @@ def visible_line(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match[0])
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def well_formed(text: str) -> str:
+    """`text` that can be written as UTF-8: a lone surrogate (from a JSON `\\ud800` or a file
+    name that is not UTF-8) becomes U+FFFD instead of failing the write."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def shown(name: str, limit: int = 60) -> str:

@@ -30,6 +30,12 @@ def find(cwd: Path) -> Repo:
     proc = runner.result(["rev-parse", "--is-bare-repository", "--is-inside-git-dir",
                        "--git-common-dir"], cwd)
     if proc.returncode != 0:
+        said = proc.stderr.strip().splitlines()[-1:] or [""]
+        if "not a git repository" not in said[0] and said[0]:
+            # A repository git cannot read (a broken .git/config, say): git's words say why.
+            why = said[0].removeprefix("fatal: ")
+            raise DispatchError(f"git cannot read the repository at {cwd} ({why}); fix that, "
+                                "then run dispatch again")
         raise DispatchError(f"{cwd} is not inside a git repository; run dispatch from your "
                             "project's checkout (or 'git init' one first)")
     bare, inside_git_dir, common_dir = proc.stdout.strip().split("\n")

@@ -49,6 +49,10 @@ def result(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None,
                               stdin=None if stdin is not None else subprocess.DEVNULL,
                               check=False)
     except FileNotFoundError as exc:
+        # The same error for a missing program and a missing working folder.
+        if not Path(cwd).is_dir():
+            raise DispatchError(f"{cwd} does not exist (any more); git cannot run "
+                                "there") from exc
         raise DispatchError("git is not installed or not on PATH; install git") from exc
     except NotADirectoryError as exc:
         raise DispatchError(f"{cwd} is not a folder; git cannot run there") from exc

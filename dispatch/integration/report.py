@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dispatch.core import render
+from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
 from dispatch.gitops import history
 from dispatch.integration.conflicts import Prediction
@@ -36,7 +37,8 @@ class Row:
 
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
-          tips: dict[str, str]) -> Path:
+          tips: dict[str, str]) -> tuple[Path, Path | None]:
+    """Write the report; also the path a report not written by dispatch was moved to."""
     titles = {ws.name: ws.title for ws in state.plan.workstreams}
     rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
         name, f"{name} (no longer in the spec: renamed or removed?)")), state.names(),
@@ -49,8 +51,44 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         rehearsal=any(row.worker == "rehearsal" for row in rows),
         next_steps=next_steps(state, rows), written_at=now().isoformat())
     target = paths.report
-    write_atomic(target, text)
-    return target
+    kept = keep_if_not_ours(target)
+    write_atomic(target, sign(text))
+    return target, kept
+
+
+# The report ends with a hash of itself: a report someone changed or wrote (a person's notes,
+# a worker's file of the same name) is told from dispatch's own and kept, not overwritten.
+_SIGNATURE = "<!-- written by dispatch integrate; sha256 of the text above: {} -->\n"
+
+
+def sign(text: str) -> str:
+    return text + _SIGNATURE.format(_digest(text))
+
+
+def keep_if_not_ours(target: Path) -> Path | None:
+    """Move a report that is not dispatch's unchanged own aside; where it went, or None."""
+    try:
+        found = target.read_text(errors="surrogateescape") if target.is_file() else None
+    except OSError:
+        found = None
+    if found is None and not target.is_symlink() and not target.exists():
+        return None
+    if found is not None:
+        body, _, last = found.rstrip("\n").rpartition("\n")
+        if last + "\n" == _SIGNATURE.format(_digest(body + "\n")):
+            return None
+    stamp = now().strftime("%Y%m%d-%H%M%S")
+    kept = target.with_name(f"{target.stem}.{stamp}{target.suffix}")
+    n = 1
+    while kept.exists() or kept.is_symlink():
+        n += 1
+        kept = target.with_name(f"{target.stem}.{stamp}-{n}{target.suffix}")
+    target.rename(kept)
+    return kept
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
@@ -78,7 +116,7 @@ def results_text(paths: FeaturePaths, name: str) -> str | None:
     text = workfiles.read_results(paths.worktree(name))
     if text is None:
         kept = paths.results / f"{name}.md"
-        text = kept.read_text(errors="replace") if kept.exists() else None
+        text = files.read_text(kept)
     return text.strip() if text else None
 
 

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from dispatch.core import procs
+from dispatch.core import files, procs
 from dispatch.core.errors import DispatchError
 from dispatch.sessions import scheduler
 from dispatch.sessions.run import Run, finish_run
-from dispatch.state.locks import FileLock, holder_if_locked
+from dispatch.state.locks import FileLock, holder_if_locked, is_held
 from dispatch.state.model import FeatureState, RunSettings, SessionRecord
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -24,9 +24,42 @@ from dispatch.state.store import StateStore
 LAUNCH_WAIT = 30.0
 
 
+SUPERVISOR = "dispatch.sessions.supervisor"
+
+
 def supervisor_pid(paths: FeaturePaths) -> int | None:
-    """The pid of the feature's live supervisor, if one runs."""
-    return holder_if_locked(paths.lock("supervisor"))
+    """The pid of the feature's live supervisor, if one runs.
+
+    The lock says whether one runs; its process is told by its command line, never taken
+    from the file alone: workers can write the feature folder, and a pid written there must
+    not make `stop` signal a stranger (nor a deleted file hide a live supervisor)."""
+    lock = paths.lock("supervisor")
+    if lock.exists() and not is_held(lock):
+        return None
+    pid = holder_if_locked(lock)
+    if pid is not None and _is_supervisor(pid, paths):
+        return pid
+    return _find_supervisor(paths)
+
+
+def _is_supervisor(pid: int, paths: FeaturePaths) -> bool:
+    import psutil
+
+    try:
+        cmdline = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return False
+    return cmdline[-4:] == ["-m", SUPERVISOR, str(paths.root), paths.feature]
+
+
+def _find_supervisor(paths: FeaturePaths) -> int | None:
+    import psutil
+
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if cmdline[-4:] == ["-m", SUPERVISOR, str(paths.root), paths.feature]:
+            return int(process.pid)
+    return None
 
 
 def ensure_supervisor(paths: FeaturePaths) -> subprocess.Popen[bytes] | None:
@@ -35,9 +68,9 @@ def ensure_supervisor(paths: FeaturePaths) -> subprocess.Popen[bytes] | None:
     if supervisor_pid(paths) is not None:
         return None
     paths.logs.mkdir(parents=True, exist_ok=True)
-    with (paths.logs / "supervisor.log").open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "dispatch.sessions.supervisor",
-                                 str(paths.root), paths.feature], cwd=paths.root,
+    with files.open_log(paths.logs / "supervisor.log") as log:
+        return subprocess.Popen([sys.executable, "-m", SUPERVISOR, str(paths.root),
+                                 paths.feature], cwd=paths.root,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, close_fds=True)
 

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dispatch.core import files
 from dispatch.sessions import hook_runner
 from dispatch.state.model import FeatureState, now
 from dispatch.state.paths import FeaturePaths
@@ -53,8 +54,8 @@ class Notifier:
     def _say(self, state: FeatureState, event: dict[str, Any]) -> None:
         full = {**event, "feature": state.feature, "feature_cost_usd":
                 round(state.total_cost(), 6), "at": now().isoformat()}
-        with self.log.open("a") as out:
-            out.write(json.dumps(full) + "\n")
+        with files.open_log(self.log) as out:
+            out.write((json.dumps(full) + "\n").encode())
         if state.run is not None and state.run.on_event:
             hook_runner.ensure(self.paths)  # delivers it, in order, detached
 
@@ -63,7 +64,7 @@ def _already_said(log: Path) -> tuple[dict[str, str], bool]:
     said: dict[str, str] = {}
     budget = False
     try:
-        lines = log.read_text().splitlines()
+        lines = (files.read_text(log) or "").splitlines()
     except OSError:
         return said, budget
     for line in lines:

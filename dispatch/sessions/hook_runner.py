@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dispatch.core import files
 from dispatch.state.locks import FileLock
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
@@ -46,7 +47,7 @@ def run(paths: FeaturePaths) -> None:
 def _deliver(paths: FeaturePaths) -> None:
     events = paths.logs / "events.jsonl"
     command = _command(paths)
-    with events.open("rb") as handle:
+    with files.open_regular(events) as handle:
         handle.seek(_offset(paths))
         for line in handle:
             if not line.endswith(b"\n"):
@@ -57,7 +58,7 @@ def _deliver(paths: FeaturePaths) -> None:
 
 
 def _hook(paths: FeaturePaths, command: str, event: bytes) -> None:
-    with (paths.logs / "hooks.log").open("ab") as log:
+    with files.open_log(paths.logs / "hooks.log") as log:
         log.write(b"$ " + command.encode() + b"  <- " + event)
         log.flush()
         try:
@@ -74,7 +75,7 @@ def _hook(paths: FeaturePaths, command: str, event: bytes) -> None:
 
 def _command(paths: FeaturePaths) -> str | None:
     try:
-        state = json.loads(paths.state_file.read_text())
+        state = json.loads(files.read_text(paths.state_file) or "{}")
         command = (state.get("run") or {}).get("on_event")
     except (OSError, ValueError, AttributeError):
         return None
@@ -83,7 +84,7 @@ def _command(paths: FeaturePaths) -> str | None:
 
 def _offset(paths: FeaturePaths) -> int:
     try:
-        return int((paths.logs / "hooks.offset").read_text().strip() or 0)
+        return int((files.read_text(paths.logs / "hooks.offset") or "0").strip() or 0)
     except (OSError, ValueError):
         return 0
 

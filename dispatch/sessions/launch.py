@@ -12,6 +12,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from dispatch.core.files import open_log
 from dispatch.sessions import claude_cli
 from dispatch.sessions.run_result import RunFiles
 from dispatch.state.model import FeatureState, SessionRecord
@@ -50,7 +51,7 @@ def spawn(argv: list[str], cwd: Path, env: dict[str, str], files: RunFiles,
     """Start the run in its own process group (so `stop` can end all of it), stdin closed.
     The stream begins with a line of dispatch's own saying what the run was told (its
     prompt), so the log shows every message a session got."""
-    with files.stdout.open("wb") as out, files.stderr.open("wb") as err:
+    with open_log(files.stdout, "wb") as out, open_log(files.stderr, "wb") as err:
         if prompt is not None:
             out.write((json.dumps({"type": "dispatch", "subtype": "prompt", "prompt": prompt},
                                   ensure_ascii=False) + "\n").encode())

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatch.core.text import well_formed
+
 # Far beyond anything real, below anything that overflows: one run of one session.
 MAX_COST_USD = 100_000.0
 MAX_TURNS = 1_000_000
@@ -54,8 +56,9 @@ def _number(found: Fields, data: dict[str, Any], key: str, limit: float,
     value = data.get(key)
     if value is None:
         return 0
-    ok = _is_number(value) and math.isfinite(value) and 0 <= value <= limit and (
-        not whole or float(value).is_integer())
+    # An int is compared as an int: math.isfinite(10**400) raises OverflowError.
+    ok = _is_number(value) and (isinstance(value, int) or math.isfinite(value)) and \
+        0 <= value <= limit and (not whole or float(value).is_integer())
     if not ok:
         found.problems.append(f"{key} {_show(value)} is not a number from 0 to {limit:g}: "
                               "counted as 0")
@@ -66,7 +69,7 @@ def _number(found: Fields, data: dict[str, Any], key: str, limit: float,
 def _text_or_none(found: Fields, data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is None or isinstance(value, str):
-        return value[:200] if value else value
+        return well_formed(value[:200]) if value else value
     found.problems.append(f"{key} {_show(value)} is not text: ignored")
     return None
 
@@ -83,7 +86,7 @@ def _text(value: object) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else _show(value, MAX_TEXT)
-    return text[:MAX_TEXT]
+    return well_formed(text[:MAX_TEXT])
 
 
 def _errors(found: Fields, value: object) -> list[str]:
@@ -96,5 +99,9 @@ def _errors(found: Fields, value: object) -> list[str]:
 
 
 def _show(value: object, limit: int = 40) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4300-digit limit for str()
+        text = f"<a number of {value.bit_length()} bits>" if isinstance(value, int) else "?"
+    text = well_formed(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."

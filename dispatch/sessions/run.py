@@ -42,10 +42,12 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     timed_out: float | None = None
     record_failures: float | None = None  # when recording its end first failed
+    attempt: int = 0  # which of the record's runs this is (0: not known)
 
     @classmethod
     def adopted(cls, paths: FeaturePaths, record: SessionRecord, pid: int | None) -> Run:
-        return cls(record.name, run_result.run_files(paths, record.name, record.attempts), pid)
+        return cls(record.name, run_result.run_files(paths, record.name, record.attempts), pid,
+                   attempt=record.attempts)
 
     def poll(self) -> int | None:
         """The exit code, STILL_RUNNING, or None when it ended but the code is unknown."""
@@ -126,7 +128,7 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
         store.update(partial(_halt, name=name, why=why))
         return None
     store.set(name, pid=popen.pid, pid_started=procs.start_time(popen.pid))
-    return Run(name, files, popen.pid, popen)
+    return Run(name, files, popen.pid, popen, attempt=record.attempts)
 
 
 def _prompt(paths: FeaturePaths, state: FeatureState, record: SessionRecord,
@@ -182,7 +184,7 @@ def finish_run(paths: FeaturePaths, store: StateStore, run: Run, returncode: int
     if outcome.kind == "success" and record.status != "stopped":
         check, follow_up = _checked_work(paths, state, record)
     store.update(partial(_apply, name=run.name, outcome=outcome, check=check,
-                         follow_up=follow_up, timed_out=run.timed_out))
+                         follow_up=follow_up, timed_out=run.timed_out, attempt=run.attempt))
     if check is not None and check.done:
         _collect_results(paths, run.name)
 
@@ -225,9 +227,12 @@ def _collect_results(paths: FeaturePaths, name: str) -> None:
 
 
 def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_check.Check | None,
-           follow_up: str | None, timed_out: float | None) -> None:
+           follow_up: str | None, timed_out: float | None, attempt: int = 0) -> None:
     assert state.run is not None
     record = state.workstreams[name]
+    if attempt and attempt <= record.booked_attempt:
+        return  # already recorded (by a supervisor that gave way to this one, say): once only
+    record.booked_attempt = max(record.booked_attempt, attempt)
     if record.status not in ("running", "stopped"):
         # Someone moved on while this run was ending (e.g. `resume --force` queued the next
         # run): book its cost, but its outcome must not overwrite what they decided.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from dispatch.core import files
 from dispatch.sessions import result_fields
 from dispatch.state.paths import FeaturePaths
 
@@ -139,7 +140,7 @@ def _parsed(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
         return None
 
 
@@ -174,12 +175,7 @@ def outcome_of(returncode: int | None, files: RunFiles) -> RunOutcome:
 
 
 def _tail_bytes(path: Path, size: int) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - size))
-            return handle.read()
-    except OSError:
-        return b""
+    return files.tail(path, size)
 
 
 def _size(path: Path) -> int:
@@ -190,9 +186,4 @@ def _size(path: Path) -> int:
 
 
 def _tail(path: Path, size: int = 4096) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - size))
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+    return files.tail(path, size).decode("utf-8", errors="replace")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core import procs
+from dispatch.core.files import open_log, read_text
 from dispatch.state.model import SessionRecord, SetupResult, now
 from dispatch.state.paths import FeaturePaths
 
@@ -41,7 +42,7 @@ class SetupRun:
     def exit_code(self) -> int | None:
         """The command's exit code; None when it was killed (no code was written)."""
         try:
-            text = self.exit_file.read_text().strip()
+            text = (read_text(self.exit_file, 64) or "").strip()
         except OSError:
             return None
         return int(text) if text.lstrip("-").isdigit() else None
@@ -59,8 +60,8 @@ def start(paths: FeaturePaths, record: SessionRecord) -> SetupRun:
     exit_file.unlink(missing_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **{key: str(port) for key, port in record.ports.items()}}
-    with log.open("w") as out:
-        out.write(f"$ {command}\n")
+    with open_log(log, "wb") as out:
+        out.write(f"$ {command}\n".encode())
         out.flush()
         popen = subprocess.Popen(["/bin/sh", "-c", _WRAPPER, "dispatch-setup", command,
                                   str(exit_file)], cwd=paths.root / record.path, env=env,
@@ -82,8 +83,8 @@ def result(paths: FeaturePaths, run: SetupRun, record: SessionRecord,
            timed_out: bool = False) -> SetupResult:
     code = None if timed_out else run.exit_code()
     if timed_out:
-        with run.log.open("a") as out:
-            out.write(f"\n[dispatch] setup stopped after {SETUP_TIMEOUT}s\n")
+        with open_log(run.log) as out:
+            out.write(f"\n[dispatch] setup stopped after {SETUP_TIMEOUT}s\n".encode())
     started = record.setup.started_at
     seconds = (now() - started).total_seconds() if started else None
     return SetupResult(command=record.setup.command, status="ok" if code == 0 else "failed",

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatch.core import files
+
 MAX_LINE = 8 * 1024 * 1024  # one event; a longer "line" is skipped, not held in memory
 MAX_FILES = 200  # files touched kept per run
 _EDITS = ("Edit", "Write", "MultiEdit", "NotebookEdit")
@@ -82,7 +84,7 @@ class Follower:
 
     def events(self) -> Iterator[dict[str, Any]]:
         try:
-            with self.path.open("rb") as handle:
+            with files.open_regular(self.path) as handle:
                 handle.seek(self.offset)
                 chunk = handle.read(MAX_LINE)
         except OSError:
@@ -153,6 +155,6 @@ def parse(line: bytes) -> dict[str, Any] | None:
         return None
     try:
         found = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
         return None
     return found if isinstance(found, dict) else None

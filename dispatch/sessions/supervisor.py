@@ -61,11 +61,28 @@ class Supervisor:
         try:
             self._adopt()
             while not self.stopping:
+                lock = self._keep(lock)
                 if self._tick() and not self.runs and self._finished(lock):
                     return
                 time.sleep(POLL_SECONDS)
         finally:
             lock.release()
+
+    def _keep(self, lock: FileLock) -> FileLock:
+        """The lock, taken again if its file was deleted or replaced (by a worker: the
+        feature folder is theirs to write), so that no second supervisor starts. If one has
+        taken the new file already, this one gives way: sessions outlive their supervisor
+        and the other one adopts them."""
+        if lock.still_here():
+            return lock
+        fresh = FileLock(self.paths.lock("supervisor"))
+        if fresh.acquire(timeout=0):
+            lock.release()
+            return fresh
+        print(f"[{now().isoformat()}] the lock file was replaced and another supervisor "
+              "holds it: leaving the work to it", file=sys.stderr, flush=True)
+        self.stopping = True
+        return lock
 
     def _tick(self) -> bool:
         """One round of reaping and launching; False when the state could not be used.

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dispatch.core.errors import BusyError, DispatchError
+from dispatch.core.files import read_text
 
 
 class FileLock:
@@ -58,10 +59,26 @@ class FileLock:
     def held(self) -> bool:
         return self._fd is not None
 
+    def still_here(self) -> bool:
+        """Whether the file at `path` is still the one this lock holds, naming this process
+        (anyone who can write the folder can delete the file or write another pid in it)."""
+        if self._fd is None:
+            return False
+        try:
+            ours, there = os.fstat(self._fd), self.path.stat()
+        except OSError:
+            return False
+        if (ours.st_dev, ours.st_ino) != (there.st_dev, there.st_ino):
+            return False
+        if os.pread(self._fd, 32, 0) != f"{os.getpid()}\n".encode():
+            os.ftruncate(self._fd, 0)  # the lock is ours: only its label was changed
+            os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+        return True
+
     def holder(self) -> int | None:
         """The pid written by the current (or last) holder, if any."""
         try:
-            text = self.path.read_text().strip()
+            text = (read_text(self.path, 32) or "").strip()
         except OSError:
             return None
         return int(text) if text.isdigit() else None
@@ -98,7 +115,7 @@ def holder_if_locked(path: Path, patience: float = 1.0) -> int | None:
 def is_held(path: Path) -> bool:
     """Whether some process holds the lock at `path` right now."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False
     try:

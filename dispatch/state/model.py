@@ -71,6 +71,7 @@ class SessionRecord(BaseModel):
     num_turns: int = Field(default=0, ge=0)
     duration_ms: int = Field(default=0, ge=0)
     attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
+    booked_attempt: int = 0  # the latest run whose outcome and cost are recorded
     retries: int = 0  # automatic retries since the last start or resume
     transient: bool = False  # the last failure looked transient (retried by resuming)
     next_attempt_at: datetime | None = None  # when a retry is due

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from dispatch.core.errors import DispatchError
+from dispatch.core.files import open_regular
 from dispatch.state.locks import FileLock
 from dispatch.state.model import SCHEMA_VERSION, FeatureState, now
 from dispatch.state.paths import FeaturePaths
@@ -33,12 +34,18 @@ class StateStore:
 
     def load(self) -> FeatureState:
         try:
-            text = self.paths.state_file.read_text()
+            with open_regular(self.paths.state_file) as handle:
+                text = handle.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             raise DispatchError(
                 f"feature '{self.paths.feature}' has no sessions.json; start it with "
                 f"'dispatch start <spec>' (or rebuild it: 'dispatch repair "
                 f"{self.paths.feature}')") from None
+        except OSError as exc:  # a folder, a pipe or a link where the state should be
+            raise DispatchError(
+                f"{self.paths.relative(self.paths.state_file)} is not a file dispatch can "
+                f"read ({exc.strerror}); move it away, then 'dispatch repair "
+                f"{self.paths.feature}'") from None
         return self._parse(text)
 
     def _parse(self, text: str) -> FeatureState:

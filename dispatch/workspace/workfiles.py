@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dispatch.core import files
 from dispatch.core.errors import DispatchError
 
 WORK_DIR = ".workstream"
@@ -58,7 +59,7 @@ def read_work_file(worktree: Path, name: str) -> str | None:
     if path is None:
         return None
     try:
-        with path.open("rb") as handle:
+        with files.open_regular(path) as handle:
             return handle.read(MAX_WORK_FILE).decode("utf-8", errors="replace")
     except OSError:
         return None

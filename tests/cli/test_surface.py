@@ -67,7 +67,7 @@ def test_rehearsal_is_labelled_everywhere(repo: Path, cli: Cli) -> None:
     found = settle(repo)
     assert statuses(found) == {"api": "done", "web": "done", "docs": "done"}
     assert {r["worker"] for r in found.values()} == {"rehearsal"}
-    output = json.loads((repo / found["api"]["last_output"]).read_text())
+    output = json.loads((repo / found["api"]["last_output"]).read_text().splitlines()[-1])
     assert output["rehearsal"] is True and output["type"] == "result"
     worktree = repo / ".worktrees/three/api"
     assert "- [x] endpoint" in (worktree / ".workstream/TASKS.md").read_text()

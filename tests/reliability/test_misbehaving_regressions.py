@@ -118,8 +118,6 @@ def test_clean_survives_a_fifo_in_logs(tmp_path: Path, monkeypatch: pytest.Monke
 
 # --- integrate ------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="integrate overwrites an INTEGRATION.md a worker wrote "
-                   "in the feature folder (its notes are lost)")
 def test_integrate_keeps_an_integration_md_a_worker_wrote(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "squat_integration_report")
@@ -129,8 +127,6 @@ def test_integrate_keeps_an_integration_md_a_worker_wrote(
     assert any("# integration notes of web" in t for t in texts), ran
 
 
-@pytest.mark.xfail(strict=True, reason="a file name that is not UTF-8 (committed by a worker) "
-                   "crashes integrate: UnicodeEncodeError writing INTEGRATION.md, exit 70")
 def test_integrate_survives_a_non_utf8_file_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "non_utf8_name")
@@ -138,8 +134,6 @@ def test_integrate_survives_a_non_utf8_file_name(
     assert ran.code in (0, 1) and "unexpected error" not in ran.output, ran
 
 
-@pytest.mark.xfail(strict=True, reason="with a .git/config a worker broke, every command says "
-                   "'not inside a git repository' instead of git's own error (bad config line)")
 def test_a_broken_repository_config_is_reported_as_git_says(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "docs", "break_repo_config")
@@ -148,8 +142,6 @@ def test_a_broken_repository_config_is_reported_as_git_says(
     assert status.code == 1 and "bad config" in status.output, status
 
 
-@pytest.mark.xfail(strict=True, reason="a worker that deletes its own worktree gets the error "
-                   "'git is not installed or not on PATH' (a missing cwd read as a missing git)")
 def test_a_deleted_worktree_is_not_reported_as_git_missing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "delete_own_worktree")
@@ -161,8 +153,6 @@ def test_a_deleted_worktree_is_not_reported_as_git_missing(
 
 # --- text from workers shown raw ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="status prints a worker's result text with its terminal "
-                   "escapes raw (window title, clear screen, OSC 52 clipboard)")
 def test_status_shows_a_workers_result_text_safely(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "result_escapes")
@@ -171,8 +161,6 @@ def test_status_shows_a_workers_result_text_safely(
     assert not any(c in status.output for c in RAW), status
 
 
-@pytest.mark.xfail(strict=True, reason="check prints worker-made file names with terminal "
-                   "escapes raw")
 def test_check_shows_worker_file_names_safely(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "result_escapes")
@@ -182,8 +170,6 @@ def test_check_shows_worker_file_names_safely(
     assert not any(c in check.output for c in RAW), check
 
 
-@pytest.mark.xfail(strict=True, reason="INTEGRATION.md holds a worker's file names and "
-                   "RESULTS.md with their terminal escapes raw")
 def test_integration_report_shows_worker_text_safely(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "result_escapes")
@@ -202,8 +188,6 @@ def success(**fields: object) -> bytes:
     return json.dumps(body).encode()
 
 
-@pytest.mark.xfail(strict=True, reason="a 400-digit integer in a result raises OverflowError "
-                   "(math.isfinite): the run is not recorded for 30 s, then `failed`")
 def test_a_huge_integer_in_a_result_is_named_not_raised() -> None:
     """In the campaign (result_huge_int) start --wait took 35 s and the workstream, whose
     work was complete, ended `failed` ("dispatch could not record this run")."""
@@ -212,8 +196,6 @@ def test_a_huge_integer_in_a_result_is_named_not_raised() -> None:
     assert any("num_turns" in p for p in outcome.problems), outcome
 
 
-@pytest.mark.xfail(strict=True, reason="a lone surrogate in a result's text cannot be written "
-                   "to sessions.json (PydanticSerializationError): 30 s, then `failed`")
 def test_a_lone_surrogate_in_a_result_can_be_recorded() -> None:
     outcome = run_result.interpret(0, success(result="done \ud800", errors=["\udfff"]), "")
     record = SessionRecord(name="api", branch="x/api", path=".worktrees/x/api",
@@ -222,8 +204,6 @@ def test_a_lone_surrogate_in_a_result_can_be_recorded() -> None:
     record.model_dump_json()  # what the state store writes
 
 
-@pytest.mark.xfail(strict=True, reason="deeply nested JSON on a worker's stdout raises "
-                   "RecursionError from json.loads (only ValueError is caught)")
 def test_deeply_nested_output_is_a_crash_not_an_exception() -> None:
     outcome = run_result.interpret(0, b"[" * 100_000 + b"]" * 100_000, "")
     assert outcome.kind == "crash", outcome
@@ -231,8 +211,6 @@ def test_deeply_nested_output_is_a_crash_not_an_exception() -> None:
 
 # --- the supervisor and processes -----------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="a worker that replaces its result file with a FIFO "
-                   "blocks the supervisor (and status) forever")
 def test_a_fifo_for_a_result_does_not_wedge_the_supervisor(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "stdout_fifo")
@@ -248,8 +226,6 @@ def test_a_fifo_for_a_result_does_not_wedge_the_supervisor(
         stop_everything(scene.repo)
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch stop signals the pid written in the "
-                   "supervisor's lock file, which workers can write: it killed another process")
 def test_stop_does_not_signal_a_pid_a_worker_wrote(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run as root, a worker writing 1 there would have `stop` signal every process."""
@@ -269,8 +245,6 @@ def test_stop_does_not_signal_a_pid_a_worker_wrote(
         stop_everything(tmp_path / "repo")
 
 
-@pytest.mark.xfail(strict=True, reason="a worker deleting the supervisor's lock file lets a "
-                   "second supervisor start for the same feature")
 def test_one_supervisor_even_when_its_lock_file_is_deleted(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "api", "delete_locks_and_hang")

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from dispatch.core import procs
+from dispatch.core import files, procs
 from dispatch.core.errors import DispatchError
 from dispatch.core.parallel import parallel_map
 from dispatch.gitops import refs, tree
@@ -64,7 +64,7 @@ def load(paths: FeaturePaths) -> dict[str, Any]:
     """sessions.json as plain data when it has the expected shape; anything else goes
     through the full check, which names the fix."""
     try:
-        data = json.loads(paths.state_file.read_text())
+        data = json.loads(files.read_text(paths.state_file) or "null")
         if is_shaped(data):
             return data  # type: ignore[no-any-return]
     except (OSError, ValueError):
@@ -133,7 +133,7 @@ def _live(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],
 def _activity(paths: FeaturePaths, name: str) -> dict[str, Any] | None:
     """The supervisor's summary of the worker's stream (sessions/watchers.py)."""
     try:
-        found = json.loads(paths.activity(name).read_text())
+        found = json.loads(files.read_text(paths.activity(name)) or "null")
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) else None

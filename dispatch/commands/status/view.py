@@ -73,10 +73,15 @@ def status_table(snap: Snapshot, verbose: bool = False) -> Table:
     rehearsal = " — REHEARSAL (no Claude sessions, no cost)" \
         if run.get("worker") == "rehearsal" else ""
     columns = [*COLUMNS[:2], *(VERBOSE if verbose else []), *COLUMNS[2:]]
+    rows = [_row(snap, record, verbose) for record in snap.records]
+    now = columns.index(COLUMNS[-2])
+    if not any(row[now] for row in rows):  # nobody is working: no empty "now" column
+        del columns[now]
+        rows = [row[:now] + row[now + 1:] for row in rows]
     table = Table(f"{snap.state['feature']}{rehearsal}", columns,
                   footer=footer(snap, totals(snap)))
-    for record in snap.records:
-        table.add(*_row(snap, record, verbose))
+    for row in rows:
+        table.add(*row)
     return table
 
 
