@@ -58,7 +58,7 @@ def _number(found: Fields, data: dict[str, Any], key: str, limit: float,
         return 0
     # An int is compared as an int: math.isfinite(10**400) raises OverflowError.
     ok = _is_number(value) and (isinstance(value, int) or math.isfinite(value)) and \
-        0 <= value <= limit and (not whole or float(value).is_integer())
+        0 <= value <= limit and (not whole or isinstance(value, int) or value.is_integer())
     if not ok:
         found.problems.append(f"{key} {_show(value)} is not a number from 0 to {limit:g}: "
                               "counted as 0")

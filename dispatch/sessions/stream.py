@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.core import files
+from dispatch.sessions import result_fields
 
 MAX_LINE = 8 * 1024 * 1024  # one event; a longer "line" is skipped, not held in memory
 MAX_FILES = 200  # files touched kept per run
@@ -111,9 +112,7 @@ class Follower:
         elif kind == "user":
             self._set_now("thinking", at)  # a tool answered: the model is on it again
         elif kind == "result":
-            cost = event.get("total_cost_usd")
-            if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0:
-                activity.cost_usd = float(cost)
+            activity.cost_usd = result_fields.read(event).cost_usd  # (checked as untrusted)
             self._set_now("finished", at)
         return before != (activity.now, activity.turns, activity.tool_calls,
                           len(activity.files))

@@ -197,7 +197,7 @@ def _worker_files(scene: Scene) -> list[str]:
         path = Path(name)
         if path.is_file() and identity(path) == ident:
             continue
-        if any(p.name == path.name and identity(p) == ident for p in archived):
+        if any(identity(p) == ident for p in archived):  # (perhaps renamed: kept aside)
             continue
         if blobs is None:
             listed = reach.git_out(scene.repo, "rev-list", "--all", "--objects") or ""

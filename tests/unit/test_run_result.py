@@ -77,3 +77,15 @@ def test_verbose_array_and_noise_before_the_result() -> None:
     assert interpret(0, array.encode(), "").message == "ok"
     noisy = b"npm WARN something\n" + result(subtype="success", is_error=False, result="ok")
     assert interpret(0, noisy, "").kind == "success"
+
+
+@pytest.mark.parametrize("cost", [10**400, -1, float("nan"), True, "3", 1e400])
+def test_a_live_stream_books_no_cost_it_cannot_trust(cost: object) -> None:
+    from pathlib import Path
+
+    from dispatch.sessions.stream import Follower
+
+    follower = Follower(Path("unused"))
+    follower.apply({"type": "result", "total_cost_usd": 0.25}, 1.0)
+    follower.apply({"type": "result", "total_cost_usd": cost}, 2.0)
+    assert follower.activity.cost_usd == 0.0 and follower.activity.now == "finished"
