@@ -45,6 +45,12 @@ def integrate_command(
              "it fail is taken back out (default: the spec's `verify`).")] = None,
     stop_on_conflict: Annotated[bool, typer.Option(
         help="Stop at the first conflict instead of going on with the next branch.")] = False,
+    batch: Annotated[bool | None, typer.Option(
+        "--batch/--no-batch", show_default="when verify takes 5s or more",
+        help="Merge the ready branches together and verify once; when that fails, search "
+             "for the merge that breaks it.")] = None,
+    verify_jobs: Annotated[int, typer.Option(
+        min=1, help="Verify runs at once while searching a failed batch.")] = 2,
     force: Annotated[bool, typer.Option(
         help="Integrate into an existing integration branch that dispatch did not make.")
     ] = False,
@@ -77,7 +83,7 @@ def integrate_command(
     as_json: Json = False,
 ) -> None:
     """Merge every done workstream into <feature>/integration (in its own worktree),
-    verifying after each merge, and write INTEGRATION.md."""
+    verifying after each merge (or each batch), and write INTEGRATION.md."""
     from dispatch.commands import integrate
     from dispatch.gitops import repository
 
@@ -88,7 +94,7 @@ def integrate_command(
         verify=verify, stop_on_conflict=stop_on_conflict, force=force, remote=remote,
         push=push, pattern=pattern, base=base, watch=watch, interval=interval,
         min_branches=min_branches, delete_merged=delete_merged, as_json=as_json,
-        retry_delay=retry_delay)
+        retry_delay=retry_delay, batch=batch, verify_jobs=verify_jobs)
     raise typer.Exit(integrate.run(root, request))
 
 

@@ -36,6 +36,8 @@ class Request:
     delete_merged: bool = False
     as_json: bool = False
     retry_delay: float = 2.0
+    batch: bool | None = None
+    verify_jobs: int = 2
 
 
 def run(root: Path, request: Request) -> int:
@@ -75,7 +77,8 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
     options = merge_queue.IntegrateOptions(
         include=request.include, only=request.only, verify=request.verify,
         stop_on_conflict=request.stop_on_conflict, force=request.force,
-        tips=_tips_by_workstream(paths, state, tips))
+        tips=_tips_by_workstream(paths, state, tips), batch=request.batch,
+        verify_jobs=request.verify_jobs)
     # Progress goes to stderr on every reader: a long verify is not mistaken for a hang.
     outcome = merge_queue.integrate(paths, options, progress=ui.say_err)
     path, kept = report.write(paths, outcome.state, outcome.prediction,

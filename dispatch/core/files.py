@@ -14,7 +14,7 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 _READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -73,7 +73,7 @@ def open_log(path: Path, mode: str = "ab") -> BinaryIO:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced again in between: give up
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        return os.fdopen(fd, mode)
+        return cast(BinaryIO, os.fdopen(fd, mode))
     except BaseException:
         os.close(fd)
         raise

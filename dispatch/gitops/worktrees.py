@@ -62,6 +62,16 @@ def register(root: Path, path: Path, branch: str, *, reclaim: bool) -> None:
     run([*args, *(["--force"] if reclaim else []), "--", str(path), branch], root)
 
 
+def add_detached(root: Path, path: Path, commit: str) -> None:
+    """A worktree of `commit` on no branch (a scratch checkout, e.g. to verify a commit)."""
+    run(["worktree", "add", "--detach", "--quiet", "--", str(path), commit], root)
+
+
+def move_detached(path: Path, commit: str) -> None:
+    """Check `commit` out in a scratch worktree, whatever it had (its files are dispatch's)."""
+    run(["checkout", "--quiet", "--force", "--detach", commit], path)
+
+
 def remove(root: Path, path: Path) -> None:
     """Remove one of dispatch's own worktrees whatever it holds (callers decided it may go)."""
     result(["worktree", "remove", "--force", "--force", str(path)], root)

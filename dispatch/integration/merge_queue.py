@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import history, merges, refs
-from dispatch.integration import candidate, checkout, conflicts
+from dispatch.integration import batches, candidate, checkout, conflicts
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
@@ -28,6 +28,9 @@ from dispatch.state.store import StateStore
 from dispatch.workspace.verify import run_verify
 
 Progress = Callable[[str], None]
+# A verify slower than this (seconds, on the branch before any merge) makes merges go in
+# batches, unless --batch / --no-batch says otherwise.
+BATCH_AFTER = 5.0
 
 
 @dataclass
@@ -38,6 +41,8 @@ class IntegrateOptions:
     stop_on_conflict: bool = False
     force: bool = False
     tips: dict[str, str] = field(default_factory=dict)  # e.g. fetched from a remote
+    batch: bool | None = None  # merge and verify several at once (None: when verify is slow)
+    verify_jobs: int = 2  # verify runs at once while bisecting a red batch
 
 
 @dataclass
@@ -75,14 +80,16 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     verify = options.verify or state.plan.verify
     worktree = paths.root / integration.path
     try:
-        _expect_green_start(paths, integration, worktree, verify, progress)
+        seconds = _expect_green_start(paths, integration, worktree, verify, progress)
     except DispatchError:
         if state.integration is None:  # take back what this run made: nothing half-made
             checkout.remove(paths, integration, state.base)
             store.update(partial(_forget_integration, updated_at=state.updated_at),
                          touch=False)
         raise
-    run = _Run(paths, store, worktree, checkout.head(worktree), verify, progress)
+    batch = options.batch if options.batch is not None else seconds >= BATCH_AFTER
+    run = _Run(paths, store, worktree, checkout.head(worktree), verify, progress,
+               integration.ports, options.verify_jobs if batch else 0)
     records = _run_queue(run, queue, tips, options)
     _advance(run, run.head)
     store.update(partial(_finish, verify=verify, chosen=queue, records=records))
@@ -178,15 +185,20 @@ def _base_tip(paths: FeaturePaths, state: FeatureState) -> tuple[str, str]:
 
 
 def _expect_green_start(paths: FeaturePaths, integration: IntegrationState, worktree: Path,
-                        verify: str | None, progress: Progress) -> None:
+                        verify: str | None, progress: Progress) -> float:
+    """Verify the branch before any merge; how long verify took (0 without one)."""
     if verify is None:
-        return
+        return 0.0
     log = paths.logs / "integration.verify.base.log"
     progress(f"verifying the integration branch before any merge: {verify}")
-    if not run_verify(verify, worktree, _ports_env(integration), log):
+    started = time.monotonic()
+    env = _ports_env(integration)
+    if not run_verify(verify, worktree, env, log) and \
+            not run_verify(verify, worktree, env, log):  # (once more: a flaky test?)
         raise DispatchError(f"the verify command `{verify}` already fails on the integration "
                             f"branch before any merge (see {paths.relative(log)}); fix it or "
                             "run without --verify")
+    return time.monotonic() - started
 
 
 @dataclass
@@ -199,6 +211,8 @@ class _Run:
     head: str  # the integration branch as this run has built it so far
     verify: str | None
     progress: Progress
+    ports: dict[str, int] = field(default_factory=dict)
+    batch_jobs: int = 0  # verify runs at once in a batch's search; 0: one merge at a time
 
 
 def _run_queue(run: _Run, queue: list[str], tips: dict[str, str],
@@ -207,6 +221,8 @@ def _run_queue(run: _Run, queue: list[str], tips: dict[str, str],
     the end, so the records are saved with it; with verify each one is saved as it lands."""
     state = run.store.load()
     assert state.integration is not None
+    if run.verify is not None and run.batch_jobs and not options.stop_on_conflict:
+        return batches.land(run, state, queue, tips, merge_on, _advance)
     records: dict[str, MergeRecord] = {}
     for name in queue:
         record = _merge_one(run, state, name, tips.get(name))
@@ -223,6 +239,28 @@ def _run_queue(run: _Run, queue: list[str], tips: dict[str, str],
 def _merge_one(run: _Run, state: FeatureState, name: str, tip: str | None) -> MergeRecord | None:
     """The merge of one branch, or None when nothing changed since the last run."""
     assert state.integration is not None
+    found = merge_on(run, state, name, tip, run.head)
+    if not isinstance(found, Pending):
+        return found
+    if run.verify is not None:
+        return _verified(run, state.integration, name, found.commit, found.tip)
+    run.head = found.commit  # the worktree catches up with one fast-forward at the end
+    return MergeRecord(status="merged", tip=found.tip, commit=found.commit)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A clean merge, made in memory on top of `head`, not yet verified or recorded."""
+
+    tip: str
+    commit: str
+
+
+def merge_on(run: _Run, state: FeatureState, name: str, tip: str | None,
+             head: str) -> MergeRecord | Pending | None:
+    """The merge of one branch on top of `head`: a clean merge still to verify, what became
+    of it (conflict, skipped, already in), or None when nothing changed since the last run."""
+    assert state.integration is not None
     if tip is None:
         return MergeRecord(status="skipped", reason="its branch is missing (deleted by hand?)")
     previous = state.integration.merges.get(name)
@@ -233,22 +271,18 @@ def _merge_one(run: _Run, state: FeatureState, name: str, tip: str | None) -> Me
         unrelated = "no history in common" in found.problem
         return MergeRecord(status="conflict" if unrelated else "skipped", tip=tip,
                            reason=found.problem)
-    if refs.is_ancestor(run.paths.root, tip, run.head):
+    if refs.is_ancestor(run.paths.root, tip, head):
         return None if previous and previous.status == "merged" else MergeRecord(
-            status="merged", tip=tip, commit=run.head,
+            status="merged", tip=tip, commit=head,
             reason="already in the integration branch")
-    if run.verify is not None:  # each merge is then followed by a verify run: say so
+    if run.verify is not None and not run.batch_jobs:  # a verify run follows: say so
         run.progress(f"merging {name} ({tip[:10]})")
-    tree, files = merges.merge_tree(run.paths.root, run.head, found.merge_tip)
+    tree, files = merges.merge_tree(run.paths.root, head, found.merge_tip)
     if tree is None:
         return MergeRecord(status="conflict", tip=tip, files=files,
                            collides_with=_collisions(run.paths, state, files, name))
-    commit = merges.commit_tree(run.paths.root, tree, [run.head, found.merge_tip],
-                                f"Merge {name} workstream")
-    if run.verify is not None:
-        return _verified(run, state.integration, name, commit, tip)
-    run.head = commit  # the worktree catches up with one fast-forward at the end
-    return MergeRecord(status="merged", tip=tip, commit=commit)
+    return Pending(tip, merges.commit_tree(run.paths.root, tree, [head, found.merge_tip],
+                                           f"Merge {name} workstream"))
 
 
 def _verified(run: _Run, integration: IntegrationState, name: str, commit: str,
@@ -258,16 +292,22 @@ def _verified(run: _Run, integration: IntegrationState, name: str, commit: str,
     log = run.paths.logs / f"integration.verify.{name}.log"
     run.progress(f"verifying after {name}: {run.verify}")
     started = time.monotonic()
-    passed = run_verify(run.verify, run.worktree, _ports_env(integration), log)
+    env = _ports_env(integration)
+    passed = run_verify(run.verify, run.worktree, env, log)
+    flaky = not passed and run_verify(run.verify, run.worktree, env, log)  # once more
+    passed = passed or flaky
     run.progress(f"verify after {name} {'passed' if passed else 'FAILED'} in "
                  f"{time.monotonic() - started:.1f}s (log {run.paths.relative(log)})")
     if passed:
         run.head = commit
         return MergeRecord(status="merged", tip=tip, commit=commit,
-                           verify_log=run.paths.relative(log))
+                           verify_log=run.paths.relative(log),
+                           flaky=f"`{run.verify}` failed once after this merge and passed "
+                                 "when run again: a flaky test?" if flaky else None)
     checkout.rewind(run.worktree, run.head)
     return MergeRecord(status="verify_failed", tip=tip, verify_log=run.paths.relative(log),
-                       reason=f"`{run.verify}` failed after the merge; it was taken back out")
+                       reason=f"`{run.verify}` failed after the merge (twice); it was taken "
+                              "back out")
 
 
 def _collisions(paths: FeaturePaths, state: FeatureState, files: list[str],

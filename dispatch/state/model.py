@@ -125,6 +125,8 @@ class MergeRecord(BaseModel):
     collides_with: list[str] = Field(default_factory=list)  # earlier merges touching them
     verify_log: str | None = None
     reason: str | None = None
+    flaky: str | None = None  # verify failed once with this merge, then passed: said so
+    batch: int | None = None  # merged with others, verified once for all (its batch's number)
 
 
 class IntegrationState(BaseModel):
