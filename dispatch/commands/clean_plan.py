@@ -6,6 +6,12 @@ The rules, for every case (a worker may have done anything with git in its workt
   from its HEAD is in a branch that stays;
 - a branch goes only when dispatch created it and every commit on it is in a branch that
   stays;
+- a branch checked out in a worktree that stays (kept, a person's own, the main checkout)
+  stays too;
+- a worktree's `.workstream/` (git ignores it, so `git worktree remove` would take it) goes
+  into the archive whole, the worker's own notes with dispatch's files;
+- processes the workstream's runs left working in its worktree are stopped before it goes
+  (core/strays.py says which are provably ours); one of a person's, on a terminal, keeps it;
 - in the feature folder, only what dispatch wrote is removed; anything else is moved into
   the archive and named (a git worktree of someone else's is never touched);
 - each refusal says which and why; `--force` takes worktrees and unmerged branches anyway,
@@ -18,7 +24,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatch.commands import clean_archive
+from dispatch.core import strays
 from dispatch.core.errors import DispatchError
+from dispatch.core.text import visible_line
 from dispatch.gitops import refs, tree, worktrees
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FEATURE_ENTRIES, INTEGRATION, FeaturePaths
@@ -35,13 +44,17 @@ class Removal:
 
     name: str
     path: Path
+    head: str | None  # as checked: a worktree whose HEAD moved since is kept
     forced: bool = False
+    work_files: list[str] = field(default_factory=list)  # in its .workstream/, to archive
+    owner: strays.Owner | None = None  # a workstream's: whose processes may be in it
+    strays: list[strays.Stray] = field(default_factory=list)
 
 
 @dataclass
 class CleanPlan:
     worktrees: list[Removal] = field(default_factory=list)
-    branches: list[str] = field(default_factory=list)
+    branches: dict[str, str] = field(default_factory=dict)  # to delete -> its commit as checked
     archive: list[Path] = field(default_factory=list)  # not dispatch's: moved, never deleted
     kept: list[str] = field(default_factory=list)  # "what: why", for the user
     kept_names: set[str] = field(default_factory=set)  # workstreams whose worktree stays
@@ -67,10 +80,13 @@ def plan(paths: FeaturePaths, state: FeatureState, *, force: bool,
                    refs.branch_tips(paths.root))
     expect_feature_folder_is_dispatchs(paths, list(scene.listed.values()))
     result = CleanPlan()
-    result.branches = _deletable_branches(paths, state, scene, result, force, all_)
+    result.branches = {b: scene.tips[b] for b in
+                       _deletable_branches(paths, state, scene, result, force, all_)}
     for name, path in _own_worktrees(paths, state).items():
         _plan_worktree(paths, scene, result, name, path, force)
     _plan_strangers(paths, state, scene, result)
+    _plan_strays(paths, state, result)
+    _keep_checked_out_branches(paths, scene, result)
     return result
 
 
@@ -87,10 +103,12 @@ def _plan_worktree(paths: FeaturePaths, scene: _Scene, result: CleanPlan, name: 
     if not path.exists():
         return
     listed = scene.listed.get(path.resolve())
-    why = _why_not_removable(paths, path, listed, result.branches) if listed else (
+    why = _why_not_removable(paths, path, listed, list(result.branches)) if listed else (
         "it is not a git worktree (did someone replace it?); move it away yourself")
-    if why is None or (force and listed is not None):
-        result.worktrees.append(Removal(name, path, forced=why is not None))
+    if listed is not None and (why is None or force):
+        folder = clean_archive.work_dir(path)
+        files = clean_archive.work_files(folder) if folder else []
+        result.worktrees.append(Removal(name, path, listed.head, why is not None, files))
         return
     fix = "" if listed is None else ", or pass --force"
     result.kept.append(f"worktree {paths.relative(path)}: {why}{fix}")
@@ -160,3 +178,47 @@ def _plan_strangers(paths: FeaturePaths, state: FeatureState, scene: _Scene,
                                f"remove it yourself ('git worktree remove {entry}')")
         else:
             result.archive.append(entry)
+
+
+def _plan_strays(paths: FeaturePaths, state: FeatureState, result: CleanPlan) -> None:
+    """The processes the workstreams' runs left in the worktrees that go (stopped first);
+    a person's on a terminal keeps its worktree."""
+    for removal in result.worktrees:
+        record = state.workstreams.get(removal.name)
+        if record is not None:
+            groups = frozenset(p for p in (record.pid, record.setup.pid) if p is not None)
+            removal.owner = strays.Owner(removal.path, {"DISPATCH_FEATURE": state.feature,
+                                                        "DISPATCH_WORKSTREAM": record.name},
+                                         groups)
+    owners = [r.owner for r in result.worktrees if r.owner is not None]
+    found = strays.find(owners) if owners else {}
+    for removal in list(result.worktrees):
+        removal.strays = found.get(removal.path, [])
+        person = next((s for s in removal.strays if s.on_terminal), None)
+        if person is not None:
+            result.worktrees.remove(removal)
+            result.kept.append(
+                f"worktree {paths.relative(removal.path)}: a person's process {person.pid} "
+                f"({visible_line(person.command)}) works in it on a terminal; end it (or "
+                "leave 'dispatch attach'), then clean again")
+            result.kept_names.add(removal.name)
+
+
+def _keep_checked_out_branches(paths: FeaturePaths, scene: _Scene, result: CleanPlan) -> None:
+    """A branch checked out in a worktree that stays stays too (git would refuse to delete
+    it, and deleting it under the worktree would leave that worktree on no branch)."""
+    going = {r.path.resolve() for r in result.worktrees}
+    for path, listed in scene.listed.items():
+        if listed.branch in result.branches and path not in going and not listed.prunable:
+            del result.branches[listed.branch]
+            result.kept.append(f"branch {listed.branch}: checked out in "
+                               f"{where(paths, listed.path)}, which stays")
+
+
+def where(paths: FeaturePaths, worktree: Path) -> str:
+    if worktree.resolve() == paths.root.resolve():
+        return "your own checkout"
+    try:
+        return f"the worktree {paths.relative(worktree)}"
+    except ValueError:  # someone's worktree outside the repository
+        return f"the worktree {worktree}"

@@ -65,8 +65,13 @@ def create_branches(root: Path, branches: list[str], start: str) -> None:
         update_refs(root, [f"create refs/heads/{branch} {start}\n" for branch in branches])
 
 
-def delete_branch(root: Path, branch: str) -> None:
-    run(["branch", "-D", "--", branch], root)
+def delete_branch(root: Path, branch: str, expected: str) -> bool:
+    """Delete `branch` only if it still points at `expected`, in one step (compare-and-delete:
+    a commit that lands after the caller checked the branch keeps it; `git branch -D` would
+    take it). False when it did not. Unlike `git branch -D` this does not look at worktrees:
+    the caller makes sure no worktree that stays has the branch checked out."""
+    return ok(["update-ref", "-m", "dispatch clean", "-d", f"refs/heads/{branch}", expected],
+              root)
 
 
 def delete_branch_if_unchanged(root: Path, branch: str, base: str) -> bool:

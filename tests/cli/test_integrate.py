@@ -197,7 +197,10 @@ def test_clean_force_and_dry_run(four: Path, cli: Cli) -> None:
     assert dry.err == ("kept branch four/api: 1 commit(s) in no other branch; integrate (or "
                        "merge) it first, or pass --force\n"
                        "kept worktree .worktrees/four/web: 1 uncommitted or untracked "
-                       "file(s) (web/draft.txt): commit them, or pass --force\n")
+                       "file(s) (web/draft.txt): commit them, or pass --force\n"
+                       "kept branch four/web: checked out in the worktree "
+                       ".worktrees/four/web, which stays\n")
+    assert "would delete branch four/web" not in dry.out
     assert (four / ".worktrees/four/api").exists()
     forced = cli("clean", "--force")
     assert forced.code == 0, forced

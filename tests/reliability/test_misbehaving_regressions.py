@@ -48,8 +48,6 @@ def archive_files(scene: Scene) -> list[Path]:
 
 # --- clean ----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="clean deletes the merged branch of a worktree it "
-                   "keeps: `git branch -D` fails (checked out) and clean stops half-way")
 def test_clean_keeps_the_branch_of_a_worktree_it_keeps(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Any kept worktree on a merged branch: locked here; dirty, a nested repository, a
@@ -63,8 +61,6 @@ def test_clean_keeps_the_branch_of_a_worktree_it_keeps(
     assert archive_files(scene), f"clean did not get to archiving the state\n{clean}"
 
 
-@pytest.mark.xfail(strict=True, reason="a worker's committed .workstream link makes clean "
-                   "stop half-way (WorkDirError after removing other worktrees)")
 def test_clean_does_not_stop_half_way_on_a_committed_workstream_link(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Also symlink_workstream_dir, when the follow-up run commits the link."""
@@ -75,8 +71,6 @@ def test_clean_does_not_stop_half_way_on_a_committed_workstream_link(
     assert archive_files(scene), f"clean did not get to archiving the state\n{clean}"
 
 
-@pytest.mark.xfail(strict=True, reason="clean deletes a worker's own files in .workstream/ "
-                   "(ignored, so git worktree remove takes them): neither archived nor named")
 def test_clean_keeps_a_workers_notes_in_its_workstream_folder(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "cli", "workstream_notes")
@@ -86,14 +80,16 @@ def test_clean_keeps_a_workers_notes_in_its_workstream_folder(
     notes = scene.feature_dir / "cli" / ".workstream" / "NOTES.md"
     kept = notes.is_file() or any(p.name == "NOTES.md" for p in archive_files(scene))
     assert kept, f"{dry}\n{clean}"
+    assert "would move .worktrees/x/cli/.workstream/ (NOTES.md, RESULTS.md, TASKS.md, " \
+           "plan/step-1.md) into the archive" in dry.output, dry
 
 
-@pytest.mark.xfail(strict=True, reason="clean deletes a branch it checked before a commit "
-                   "landed on it (git branch -D, not a compare-and-delete): the commit is lost")
 def test_clean_does_not_delete_a_branch_that_moved_after_its_check(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker's background child commits while clean runs (late_commit in the campaign
-    lands there by chance; commit_during_clean waits for clean on purpose)."""
+    lands there by chance; commit_during_clean waits for clean on purpose, and commits when
+    clean stops it). Clean keeps the worktree whose HEAD moved and the branch it holds; the
+    compare-and-delete under that is proved in tests/unit/test_clean_parts.py."""
     scene = scene_of(tmp_path, monkeypatch, "docs", "commit_during_clean")
     try:
         assert integrated(scene).code == 0
@@ -107,8 +103,6 @@ def test_clean_does_not_delete_a_branch_that_moved_after_its_check(
         kill_leftovers(scene)
 
 
-@pytest.mark.xfail(strict=True, reason="a FIFO a worker left in the feature's logs/ makes "
-                   "clean crash (exit 70, shutil.Error from copytree)")
 def test_clean_survives_a_fifo_in_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "web", "fifo_in_logs")
     integrated(scene)
@@ -259,19 +253,19 @@ def test_one_supervisor_even_when_its_lock_file_is_deleted(
         stop_everything(scene.repo)
 
 
-@pytest.mark.xfail(strict=True, reason="a background child left in a run's process group "
-                   "(`nohup cmd &`) outlives the run and clean, in the worktree clean removed")
 def test_a_child_left_in_the_runs_group_does_not_outlive_clean(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scene = scene_of(tmp_path, monkeypatch, "cli", "background_nohup")
     try:
         integrated(scene)
-        scene.dispatch("clean", "clean")
+        clean = scene.dispatch("clean", "clean")
         children = [c for line in scene.exits() for c in line["children"]]
         assert children, "the worker left no child"
         alive = [pid for pid in children if psutil.pid_exists(pid) and
                  psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
         assert not alive, f"still running after clean: {alive}"
+        assert f"stopped process {children[0]} (sleep 600) left working in " \
+               ".worktrees/x/cli" in clean.output, clean
     finally:
         stop_everything(scene.repo)
         kill_leftovers(scene)

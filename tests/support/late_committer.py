@@ -1,6 +1,7 @@
 """A worker's background child that commits after its run has ended (misbehaviours
 late_commit and commit_during_clean): it waits `seconds`, or until a file matching `pattern`
-exists under `folder`, commits in its working folder and logs the commit to
+exists under `folder`, or until it is told to stop (SIGTERM: it saves its work first, as a
+well-behaved tool does), commits in its working folder and logs the commit to
 <state>/late.jsonl, so the campaign can check that nobody lost it.
 
     python -m tests.support.late_committer <state> <ws> <seconds> [<folder> <pattern>]
@@ -9,6 +10,7 @@ exists under `folder`, commits in its working folder and logs the commit to
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -16,8 +18,10 @@ from pathlib import Path
 
 
 def wait(seconds: float, folder: Path | None, pattern: str) -> None:
+    told = []
+    signal.signal(signal.SIGTERM, lambda *_: told.append(True))
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not told:
         if folder is not None and any(folder.glob(pattern)):
             return
         time.sleep(0.01)

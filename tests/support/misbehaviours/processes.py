@@ -118,8 +118,8 @@ def late_commit(w: Worker) -> Reply | None:
 
 def commit_during_clean(w: Worker) -> Reply | None:
     """Like late_commit, but its child waits until `dispatch clean` is at work (it has
-    archived a workstream's TASKS.md) before it commits. Not in the campaign: the
-    regression test needs that moment on purpose."""
+    archived a workstream's TASKS.md, or told the child to stop) before it commits. Not in
+    the campaign: the regression test needs that moment on purpose."""
     w.work()
     _commit_later(w, "60", str(w.root / ".worktrees"), ".archive/*/workstreams/*/TASKS.md")
     return None
