@@ -13,9 +13,11 @@ moment so that several workers finish at the same instant: epoch seconds, or the
 file that will hold them — wait for the file, then for its moment), "do" ("work" | "nowork" |
 "commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns", or "raw" (print
 exactly this, `$SESSION` replaced by the session id, and exit with "exit"),
-"run_before_reply" (an argv run after the work). "do": "break_git" replaces the worktree's
-.git link with garbage; "detach", "own_branch" and "diverge" commit off the workstream's
-branch (see LEAVE_BRANCH). After the last step: work + success.
+"run_before_reply" (an argv run after the work). "do": "broken" works but leaves BROKEN in its
+file (a verify that greps for it fails), "fix" does what the autopilot's hand-back prompt asks
+(merge the integration branch keeping both sides of a conflict, take BROKEN out), "break_git"
+replaces the worktree's .git link with garbage; "detach", "own_branch" and "diverge" commit
+off the workstream's branch (see LEAVE_BRANCH). After the last step: work + success.
 """
 
 from __future__ import annotations
@@ -144,7 +146,31 @@ LEAVE_BRANCH = {
 }
 
 
-def do_work(action: str, workstream: str, run: int) -> None:
+def follow_the_fix_prompt(prompt: str, workstream: str) -> None:
+    """What a good worker does with the autopilot's hand-back: merge the integration branch
+    (resolving a conflict by keeping both sides), and take out what broke the tests."""
+    found = re.search(r"git merge `?([\w./-]+)", prompt)
+    if found and git("merge", "--no-edit", "-q", found[1]).returncode != 0:
+        for name in git("diff", "--name-only", "--diff-filter=U").stdout.split():
+            kept = [line for line in Path(name).read_text().splitlines(keepends=True)
+                    if not line.startswith(("<<<<<<<", "=======", ">>>>>>>"))]
+            Path(name).write_text("".join(kept))
+            git("add", name)
+        git("-c", "commit.gpgsign=false", "commit", "-q", "--no-edit")
+    mine = Path("work") / f"{workstream}.txt"
+    if mine.exists() and "BROKEN" in mine.read_text():
+        mine.write_text(mine.read_text().replace("BROKEN", "fixed"))
+        git("-c", "commit.gpgsign=false", "commit", "-q", "-am", f"{workstream}: fix the tests")
+
+
+def do_work(action: str, workstream: str, run: int, prompt: str = "") -> None:
+    if action == "fix":
+        follow_the_fix_prompt(prompt, workstream)
+        action = "results"
+    if action == "broken":  # work that turns the project's tests red
+        Path("work").mkdir(exist_ok=True)
+        (Path("work") / f"{workstream}.txt").write_text("BROKEN\n")
+        action = "work"
     if action == "break_git":  # a worker that replaced its worktree's .git link
         Path(".git").unlink()
         Path(".git").write_text("gitdir: /nonexistent\n")
@@ -268,7 +294,7 @@ def main(argv: list[str]) -> int:
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])
-    do_work(str(step.get("do", "work")), workstream, runs)
+    do_work(str(step.get("do", "work")), workstream, runs, positional[-1] if positional else "")
     if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
         subprocess.run(step["run_before_reply"], check=True)
     return reply(step, session_id)
