@@ -49,6 +49,7 @@ class SessionOptions:
     integrate: bool | None = None  # None: the spec's `integrate`, else off
     fix_rounds: int | None = None
     batch: bool | None = None
+    adaptive: bool = True  # ease off when the API pushes back (sessions/pacing.py)
 
 
 @dataclass
@@ -136,7 +137,7 @@ def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:
                                       else plan.integrate),
                        fix_rounds=sessions.fix_rounds if sessions.fix_rounds is not None
                        else plan.fix_rounds if plan.fix_rounds is not None else 2,
-                       batch=sessions.batch)
+                       batch=sessions.batch, adaptive=sessions.adaptive)
 
 
 def _env_parallel() -> int | None:

@@ -128,6 +128,11 @@ class RunSettings(BaseModel):
     integrate: bool = False
     fix_rounds: int = 2
     batch: bool | None = None  # as `integrate --batch` (None: when verify is slow)
+    # Easing off (sessions/pacing.py): fewer sessions at once while the API pushes back.
+    adaptive: bool = True
+    limit: int | None = None  # sessions at once now, when below max_parallel
+    limit_reason: str | None = None
+    limit_cut_at: datetime | None = None
 
 
 MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.cli import Result
 from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import commit, git
@@ -106,8 +108,8 @@ def test_a_workstream_that_cannot_fix_it_goes_to_a_person(repo: Path, cli: Cli,
     assert {m["status"] for n, m in merges.items() if n != "cli"} == {"merged"}
 
 
-def test_without_integrate_nothing_is_merged(repo: Path, cli: Cli,
-                                             fake_claude: FakeClaude) -> None:
+@pytest.mark.usefixtures("fake_claude")
+def test_without_integrate_nothing_is_merged(repo: Path, cli: Cli) -> None:
     commit(repo, {"specs/six.md": SIX})
     assert cli("start", "specs/six.md", "--wait", "--no-setup").code == 0
     assert state(repo)["integration"] is None

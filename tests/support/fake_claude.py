@@ -245,6 +245,40 @@ def reply(step: dict[str, Any], session_id: str) -> int:
     return code
 
 
+def take_an_api_slot() -> bool:
+    """With FAKE_CLAUDE_API_CAPACITY=N, an API that answers 529 (overloaded) to a run that
+    finds N others running already (each answer is logged in overloaded.jsonl)."""
+    capacity = os.environ.get("FAKE_CLAUDE_API_CAPACITY")
+    if not capacity:
+        return True
+    import fcntl
+
+    slots = state_dir() / "api"
+    slots.mkdir(exist_ok=True)
+    with (state_dir() / "api.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        live = [p for p in slots.iterdir() if _alive(int(p.name))]
+        for gone in set(slots.iterdir()) - set(live):
+            gone.unlink()
+        if len(live) >= int(capacity):
+            with (state_dir() / "overloaded.jsonl").open("a") as log:
+                log.write(json.dumps({"time": time.time(), "running": len(live)}) + "\n")
+            return False
+        (slots / str(os.getpid())).touch()
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_until(moment: float | str) -> None:
     if isinstance(moment, str):  # a file that will hold the moment
         holder = Path(moment)
@@ -291,6 +325,8 @@ def main(argv: list[str]) -> int:
     runs = int(record.read_text()) + 1 if record.exists() else 1
     record.write_text(str(runs))
     step = next_step(workstream)
+    if not take_an_api_slot():
+        return reply({"reply": "api_529"}, session_id)
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])

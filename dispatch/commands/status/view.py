@@ -19,7 +19,15 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "workstreams": [_record_json(snap, record) for record in snap.records],
         "totals": asdict(totals(snap)),
         "autopilot": _autopilot_json(snap),
+        "concurrency": _concurrency_json(snap),
     }
+
+
+def _concurrency_json(snap: Snapshot) -> dict[str, Any]:
+    run = snap.state.get("run") or {}
+    limit = run.get("limit")
+    return {"max_parallel": run.get("max_parallel"), "limit": limit,
+            "why": run.get("limit_reason") if limit is not None else None}
 
 
 def _autopilot_json(snap: Snapshot) -> dict[str, Any] | None:
@@ -173,6 +181,10 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
         line += f" · ETA {_clock(summary.eta_hours * 3600)}"
     supervisor = f"supervisor pid {snap.supervisor}" if snap.supervisor else "no supervisor"
     lines = [f"{line} · {supervisor}"]
+    pace = _concurrency_json(snap)
+    if pace["limit"] is not None:
+        lines.append(f"easing off: {pace['limit']} session(s) at once, of "
+                     f"{pace['max_parallel']}: {pace['why']}")
     autopilot = _autopilot_json(snap)
     if autopilot is not None:
         lines.append(f"autopilot: {len(autopilot['landed'])} of {len(snap.records)} landed in "
