@@ -11,6 +11,7 @@ from dispatch.cli.app import app
 from dispatch.cli.options import Claude, Format, Json
 
 _SESSIONS = "Sessions"
+_AUTOPILOT = "Autopilot"
 
 
 @app.command("start")
@@ -60,8 +61,12 @@ def start_command(
         min=0.01, help="Dollar limit for the whole feature: no launch or resume beyond it.",
         rich_help_panel=_SESSIONS)] = None,
     max_parallel: Annotated[int | None, typer.Option(
-        min=1, max=64, help="Sessions at once (default: $MAX_CLAUDE_WORKERS, frontmatter, 4).",
+        min=1, max=64, help="Sessions at once (default: $MAX_CLAUDE_WORKERS, frontmatter, 4); "
+        "halved while the API answers 429/529, raised again as runs end well.",
         rich_help_panel=_SESSIONS)] = None,
+    fixed_parallel: Annotated[bool, typer.Option(
+        "--fixed-parallel", help="Keep --max-parallel even when the API pushes back.",
+        rich_help_panel=_SESSIONS)] = False,
     retries: Annotated[int, typer.Option(
         min=0, max=10, help="Retries of a transient failure (resuming the same session).",
         rich_help_panel=_SESSIONS)] = 4,
@@ -84,6 +89,18 @@ def start_command(
         "--on-event", metavar="CMD", help="Run CMD (a shell command) with a JSON event on its "
         "stdin when a workstream is done, needs attention, fails or is blocked, when the budget "
         "is reached, and when all have finished.", rich_help_panel=_SESSIONS)] = None,
+    integrate: Annotated[bool | None, typer.Option(
+        "--integrate/--no-integrate", show_default="frontmatter `integrate: auto`, else off",
+        help="Autopilot: merge each workstream into <feature>/integration as soon as it is "
+             "done; hand conflicts and red verifies back to its session.",
+        rich_help_panel=_AUTOPILOT)] = None,
+    fix_rounds: Annotated[int | None, typer.Option(
+        min=0, max=10, show_default="2", help="Fix rounds per workstream before it needs "
+        "a person (with --integrate).", rich_help_panel=_AUTOPILOT)] = None,
+    batch: Annotated[bool | None, typer.Option(
+        "--batch/--no-batch", show_default="when verify takes 5s or more",
+        help="With --integrate: merge ready branches together and verify once.",
+        rich_help_panel=_AUTOPILOT)] = None,
     as_json: Json = False,
     fmt: Format = None,
 ) -> None:
@@ -103,6 +120,7 @@ def start_command(
         retries=retries, retry_delay=retry_delay, follow_up=follow_up,
         session_timeout=session_timeout, allow_bypass=allow_bypass,
         allow_setup_failure=allow_setup_failure, setup_jobs=setup_jobs, on_event=on_event,
+        integrate=integrate, fix_rounds=fix_rounds, batch=batch, adaptive=not fixed_parallel,
         agent=start.agent_options(model=model, permission_mode=permission_mode,
                                   allowed_tools=allowed_tools, max_turns=max_turns,
                                   max_budget_usd=max_budget_usd))

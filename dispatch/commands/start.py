@@ -46,6 +46,10 @@ class SessionOptions:
     allow_setup_failure: bool = False
     setup_jobs: int = 4
     on_event: str | None = None
+    integrate: bool | None = None  # None: the spec's `integrate`, else off
+    fix_rounds: int | None = None
+    batch: bool | None = None
+    adaptive: bool = True  # ease off when the API pushes back (sessions/pacing.py)
 
 
 @dataclass
@@ -128,7 +132,12 @@ def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:
                        follow_up=sessions.follow_up, session_timeout=sessions.session_timeout,
                        setup_jobs=sessions.setup_jobs,
                        allow_setup_failure=sessions.allow_setup_failure,
-                       on_event=sessions.on_event or plan.on_event)
+                       on_event=sessions.on_event or plan.on_event,
+                       integrate=bool(sessions.integrate if sessions.integrate is not None
+                                      else plan.integrate),
+                       fix_rounds=sessions.fix_rounds if sessions.fix_rounds is not None
+                       else plan.fix_rounds if plan.fix_rounds is not None else 2,
+                       batch=sessions.batch, adaptive=sessions.adaptive)
 
 
 def _env_parallel() -> int | None:

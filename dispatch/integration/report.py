@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
 from dispatch.gitops import history
 from dispatch.integration.conflicts import Prediction
-from dispatch.state.model import FeatureState, MergeRecord, now
+from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
 from dispatch.workspace import workfiles
@@ -34,6 +34,7 @@ class Row:
     conflicts: dict[str, list[str]]
     out_of_scope: list[str]
     setup_failed: str | None = None  # the setup log, when its setup failed
+    rounds: list[FixRound] = field(default_factory=list)  # handed back by the autopilot
 
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
@@ -108,7 +109,7 @@ def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         results=results_text(paths, name), conflicts=prediction.conflicts_of(name),
         out_of_scope=prediction.out_of_scope.get(name, []),
         setup_failed=(record.setup.log or "its setup log") if record.setup.status == "failed"
-        else None)
+        else None, rounds=record.rounds)
 
 
 def results_text(paths: FeaturePaths, name: str) -> str | None:

@@ -20,6 +20,7 @@ from dispatch.sessions import (
     depsync,
     done_check,
     launch,
+    pacing,
     run_result,
     scheduler,
     transitions,
@@ -233,6 +234,8 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
     if attempt and attempt <= record.booked_attempt:
         return  # already recorded (by a supervisor that gave way to this one, say): once only
     record.booked_attempt = max(record.booked_attempt, attempt)
+    running = sum(r.status == "running" for r in state.workstreams.values())
+    pacing.after_run(state.run, outcome, running, now())
     if record.status not in ("running", "stopped"):
         # Someone moved on while this run was ending (e.g. `resume --force` queued the next
         # run): book its cost, but its outcome must not overwrite what they decided.

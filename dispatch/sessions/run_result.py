@@ -58,6 +58,7 @@ class RunOutcome:
     # Why every session would fail the same way (not logged in, a bad key), with the fix:
     # nothing more should be launched until a person has fixed it.
     feature_wide: str | None = None
+    overloaded: bool = False  # the API pushed back (429, 529, "overloaded"): ease off
 
 
 def interpret(returncode: int | None, stdout: bytes, stderr_tail: str,
@@ -94,6 +95,8 @@ def _from_result(data: dict[str, Any]) -> RunOutcome:
         outcome.message = text or "; ".join(outcome.errors) or "the session reported an error"
         outcome.transient = _transient_api_error(fields.api_error_status, text)
         outcome.feature_wide = _login_problem(fields.api_error_status, text)
+        outcome.overloaded = fields.api_error_status in (429, 529) or re.search(
+            r"overloaded|rate.?limit|\b(?:429|529)\b", text, re.I) is not None
     return outcome
 
 

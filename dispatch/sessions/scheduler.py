@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.sessions import pacing
 from dispatch.state.model import FeatureState, SessionRecord
 
 # Statuses a supervisor may pick up and launch.
@@ -23,7 +24,7 @@ def decide(state: FeatureState, now: datetime, running: int,
            skip: set[str] | frozenset[str] = frozenset()) -> list[Decision]:
     """One decision per startable workstream, in spec order (`skip`: never launch these)."""
     assert state.run is not None
-    capacity = state.run.max_parallel - running
+    capacity = pacing.limit(state.run) - running
     over_budget = _over_budget(state) or _halted(state)
     decisions = []
     for ws in state.plan.workstreams:
@@ -36,11 +37,19 @@ def decide(state: FeatureState, now: datetime, running: int,
             if over_budget:
                 decision = Decision(ws.name, "hold", over_budget)
             elif capacity <= 0:
-                decision = Decision(ws.name, "hold", "waiting for a free slot (--max-parallel)")
+                decision = Decision(ws.name, "hold", _no_slot(state))
             else:
                 capacity -= 1
         decisions.append(decision)
     return decisions
+
+
+def _no_slot(state: FeatureState) -> str:
+    assert state.run is not None
+    if state.run.limit is not None and state.run.limit < state.run.max_parallel:
+        return (f"waiting for a free slot ({state.run.limit} at once while the API pushes "
+                "back)")
+    return "waiting for a free slot (--max-parallel)"
 
 
 def _decide_one(state: FeatureState, record: SessionRecord, now: datetime) -> Decision:

@@ -23,6 +23,7 @@ from types import FrameType
 
 from dispatch.core import procs
 from dispatch.sessions import launch, scheduler, setup_run
+from dispatch.sessions.autopilot import Autopilot
 from dispatch.sessions.events import Notifier
 from dispatch.sessions.run import Run, finish_run, start_run
 from dispatch.sessions.watchers import Watchers
@@ -47,6 +48,7 @@ class Supervisor:
         self.runs: dict[str, Run] = {}
         self.watchers = Watchers(paths)
         self.notifier = Notifier(paths)
+        self.autopilot = Autopilot(paths)
         self.setups: dict[str, setup_run.SetupRun] = {}
         self.stopping = False
         self.broken_ticks = 0
@@ -94,6 +96,7 @@ class Supervisor:
                 state = self.store.load()  # decide on what this tick's endings changed
             self._schedule(state)
             state = self.store.load()  # and once after: what the tick changed
+            self.autopilot.tick(self.store, state)
             self.notifier.observe(state, scheduler.over_budget(state))
         except Exception:
             self.broken_ticks += 1
@@ -112,7 +115,8 @@ class Supervisor:
         # that adds work either lands before (and is seen) or finds the lock free.
         with self.store.locked_file():
             state = self.store.load()
-            if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable):
+            if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable) \
+                    or self.autopilot.busy(state):
                 return False
             self.notifier.observe(state, scheduler.over_budget(state))
             self.notifier.finished(state)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from dispatch.state.plan import AgentOptions
@@ -27,4 +29,6 @@ class Frontmatter(AgentOptions):
     budget_usd: float | None = Field(default=None, gt=0)
     allow_setup_failure: bool | None = None
     on_event: str | None = None  # a shell command run with each event (README: signals)
+    integrate: Literal["auto", "manual"] | None = None  # auto: the autopilot (README)
+    fix_rounds: int | None = Field(default=None, ge=0, le=10)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

@@ -177,7 +177,8 @@ def _plan(source: SpecSource, blocks: list[Block], workstreams: list[Workstream]
     return Plan(feature=feature, title=title, spec=str(path), base=fm.base, setup=fm.setup,
                 verify=fm.verify, base_port=fm.base_port, max_parallel=fm.max_parallel,
                 budget_usd=fm.budget_usd, allow_setup_failure=fm.allow_setup_failure,
-                on_event=fm.on_event,
+                on_event=fm.on_event, integrate=None if fm.integrate is None else
+                fm.integrate == "auto", fix_rounds=fm.fix_rounds,
                 agent=agent, workstreams=workstreams)
 
 

@@ -45,6 +45,17 @@ class SetupResult(BaseModel):
     started_at: datetime | None = None
 
 
+class FixRound(BaseModel):
+    """A problem the autopilot handed back to the workstream's own session."""
+
+    kind: Literal["conflict", "verify"]
+    tip: str  # the branch commit that could not land
+    reason: str
+    files: list[str] = Field(default_factory=list)  # conflicting files
+    collides_with: list[str] = Field(default_factory=list)  # whose integrated work
+    at: datetime = Field(default_factory=lambda: now())
+
+
 class SessionRecord(BaseModel):
     """One workstream: where it lives and what its Claude session did."""
 
@@ -86,6 +97,7 @@ class SessionRecord(BaseModel):
     last_output: str | None = None  # raw output of the latest run, relative to the root
     notes: list[str] = Field(default_factory=list)  # what dispatch noticed (newest last)
     fixable: bool = False  # failed for a reason outside the workstream (see RunSettings.halted)
+    rounds: list[FixRound] = Field(default_factory=list)  # handed back by the autopilot
 
     def note(self, text: str, keep: int = 20) -> None:
         """Remember something a person should know (an invalid result, a repaired branch)."""
@@ -110,6 +122,17 @@ class RunSettings(BaseModel):
     # (not logged in, an invalid key, the program missing): nothing more is launched.
     halted: str | None = None
     on_event: str | None = None  # a shell command given each event on stdin (sessions/events)
+    # The autopilot (`start --integrate`): the supervisor merges each workstream into the
+    # integration branch as it is done, and hands conflicts and red verifies back to their
+    # author's session, at most `fix_rounds` times each.
+    integrate: bool = False
+    fix_rounds: int = 2
+    batch: bool | None = None  # as `integrate --batch` (None: when verify is slow)
+    # Easing off (sessions/pacing.py): fewer sessions at once while the API pushes back.
+    adaptive: bool = True
+    limit: int | None = None  # sessions at once now, when below max_parallel
+    limit_reason: str | None = None
+    limit_cut_at: datetime | None = None
 
 
 MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]

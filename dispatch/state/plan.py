@@ -76,6 +76,8 @@ class Plan(BaseModel):
     budget_usd: float | None = None
     allow_setup_failure: bool | None = None
     on_event: str | None = None
+    integrate: bool | None = None  # frontmatter `integrate: auto`
+    fix_rounds: int | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     workstreams: list[Workstream]
     warnings: list[PlanWarning] = Field(default_factory=list)

@@ -98,7 +98,7 @@ def test_a_red_batch_blames_the_merge_that_breaks_it_like_one_at_a_time(
     all_work(six, broken)
     assert cli("integrate", "--verify", "sh check.sh", "--batch").code == 1
     batched = runs(tmp_path)
-    expected = {name: "merged" for name in NAMES} | {broken: "verify_failed"}
+    expected = dict.fromkeys(NAMES, "merged") | {broken: "verify_failed"}
     assert statuses(six) == expected
     assert "passed without it" in merges(six)[broken]["reason"]
     assert merges(six)[broken]["verify_log"].startswith(".worktrees/six/logs/integration."

@@ -174,7 +174,8 @@ def test_a_branch_deleted_by_hand_is_skipped(four: Path, cli: Cli) -> None:
     assert result.code == 1, result  # a done workstream was left out
     assert merges(four)["web"] == {
         "status": "skipped", "tip": None, "commit": None, "files": [], "collides_with": [],
-        "verify_log": None, "reason": "its branch is missing (deleted by hand?)"}
+        "verify_log": None, "reason": "its branch is missing (deleted by hand?)",
+        "batch": None, "flaky": None}
 
 
 def test_a_verify_command_that_cannot_run(four: Path, cli: Cli) -> None:

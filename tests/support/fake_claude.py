@@ -13,9 +13,11 @@ moment so that several workers finish at the same instant: epoch seconds, or the
 file that will hold them — wait for the file, then for its moment), "do" ("work" | "nowork" |
 "commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns", or "raw" (print
 exactly this, `$SESSION` replaced by the session id, and exit with "exit"),
-"run_before_reply" (an argv run after the work). "do": "break_git" replaces the worktree's
-.git link with garbage; "detach", "own_branch" and "diverge" commit off the workstream's
-branch (see LEAVE_BRANCH). After the last step: work + success.
+"run_before_reply" (an argv run after the work). "do": "broken" works but leaves BROKEN in its
+file (a verify that greps for it fails), "fix" does what the autopilot's hand-back prompt asks
+(merge the integration branch keeping both sides of a conflict, take BROKEN out), "break_git"
+replaces the worktree's .git link with garbage; "detach", "own_branch" and "diverge" commit
+off the workstream's branch (see LEAVE_BRANCH). After the last step: work + success.
 """
 
 from __future__ import annotations
@@ -144,7 +146,31 @@ LEAVE_BRANCH = {
 }
 
 
-def do_work(action: str, workstream: str, run: int) -> None:
+def follow_the_fix_prompt(prompt: str, workstream: str) -> None:
+    """What a good worker does with the autopilot's hand-back: merge the integration branch
+    (resolving a conflict by keeping both sides), and take out what broke the tests."""
+    found = re.search(r"git merge `?([\w./-]+)", prompt)
+    if found and git("merge", "--no-edit", "-q", found[1]).returncode != 0:
+        for name in git("diff", "--name-only", "--diff-filter=U").stdout.split():
+            kept = [line for line in Path(name).read_text().splitlines(keepends=True)
+                    if not line.startswith(("<<<<<<<", "=======", ">>>>>>>"))]
+            Path(name).write_text("".join(kept))
+            git("add", name)
+        git("-c", "commit.gpgsign=false", "commit", "-q", "--no-edit")
+    mine = Path("work") / f"{workstream}.txt"
+    if mine.exists() and "BROKEN" in mine.read_text():
+        mine.write_text(mine.read_text().replace("BROKEN", "fixed"))
+        git("-c", "commit.gpgsign=false", "commit", "-q", "-am", f"{workstream}: fix the tests")
+
+
+def do_work(action: str, workstream: str, run: int, prompt: str = "") -> None:
+    if action == "fix":
+        follow_the_fix_prompt(prompt, workstream)
+        action = "results"
+    if action == "broken":  # work that turns the project's tests red
+        Path("work").mkdir(exist_ok=True)
+        (Path("work") / f"{workstream}.txt").write_text("BROKEN\n")
+        action = "work"
     if action == "break_git":  # a worker that replaced its worktree's .git link
         Path(".git").unlink()
         Path(".git").write_text("gitdir: /nonexistent\n")
@@ -219,6 +245,40 @@ def reply(step: dict[str, Any], session_id: str) -> int:
     return code
 
 
+def take_an_api_slot() -> bool:
+    """With FAKE_CLAUDE_API_CAPACITY=N, an API that answers 529 (overloaded) to a run that
+    finds N others running already (each answer is logged in overloaded.jsonl)."""
+    capacity = os.environ.get("FAKE_CLAUDE_API_CAPACITY")
+    if not capacity:
+        return True
+    import fcntl
+
+    slots = state_dir() / "api"
+    slots.mkdir(exist_ok=True)
+    with (state_dir() / "api.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        live = [p for p in slots.iterdir() if _alive(int(p.name))]
+        for gone in set(slots.iterdir()) - set(live):
+            gone.unlink()
+        if len(live) >= int(capacity):
+            with (state_dir() / "overloaded.jsonl").open("a") as log:
+                log.write(json.dumps({"time": time.time(), "running": len(live)}) + "\n")
+            return False
+        (slots / str(os.getpid())).touch()
+        return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def wait_until(moment: float | str) -> None:
     if isinstance(moment, str):  # a file that will hold the moment
         holder = Path(moment)
@@ -265,10 +325,12 @@ def main(argv: list[str]) -> int:
     runs = int(record.read_text()) + 1 if record.exists() else 1
     record.write_text(str(runs))
     step = next_step(workstream)
+    if not take_an_api_slot():
+        return reply({"reply": "api_529"}, session_id)
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])
-    do_work(str(step.get("do", "work")), workstream, runs)
+    do_work(str(step.get("do", "work")), workstream, runs, positional[-1] if positional else "")
     if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
         subprocess.run(step["run_before_reply"], check=True)
     return reply(step, session_id)

@@ -18,7 +18,32 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "supervisor": {"pid": snap.supervisor, "alive": snap.supervisor is not None},
         "workstreams": [_record_json(snap, record) for record in snap.records],
         "totals": asdict(totals(snap)),
+        "autopilot": _autopilot_json(snap),
+        "concurrency": _concurrency_json(snap),
     }
+
+
+def _concurrency_json(snap: Snapshot) -> dict[str, Any]:
+    run = snap.state.get("run") or {}
+    limit = run.get("limit")
+    return {"max_parallel": run.get("max_parallel"), "limit": limit,
+            "why": run.get("limit_reason") if limit is not None else None}
+
+
+def _autopilot_json(snap: Snapshot) -> dict[str, Any] | None:
+    run = snap.state.get("run") or {}
+    if not run.get("integrate"):
+        return None
+    integration = snap.state.get("integration") or {}
+    merges = integration.get("merges") or {}
+    return {"integration_branch": integration.get("branch"), "fix_rounds": run.get("fix_rounds"),
+            "landed": sorted(n for n, m in merges.items() if m.get("status") == "merged")}
+
+
+def _merge_of(snap: Snapshot, name: str) -> dict[str, Any] | None:
+    merges = (snap.state.get("integration") or {}).get("merges") or {}
+    found: dict[str, Any] | None = merges.get(name)
+    return found
 
 
 def _record_json(snap: Snapshot, record: Record) -> dict[str, Any]:
@@ -37,6 +62,8 @@ def _record_json(snap: Snapshot, record: Record) -> dict[str, Any]:
         "last_checkpoint": record["last_checkpoint"], "error": record["error"],
         "problem": live.problem, "notes": record.get("notes", []),
         "activity": _activity_json(live, snap.taken_at),
+        "merge": (_merge_of(snap, record["name"]) or {}).get("status"),
+        "rounds": record.get("rounds", []),
     }
 
 
@@ -116,7 +143,7 @@ def doing(live: Any, at: datetime) -> str:
 
 
 def _note(snap: Snapshot, record: Record, live: Any) -> str:
-    note = record["error"] or record["last_checkpoint"] or ""
+    note = _landing(snap, record) or record["error"] or record["last_checkpoint"] or ""
     setup = record["setup"]
     if setup.get("status") == "failed" and record["status"] != "setup_failed":
         note = f"setup failed (see {setup.get('log')}). " + note
@@ -131,6 +158,19 @@ def _note(snap: Snapshot, record: Record, live: Any) -> str:
     return note + (" [RESULTS.md]" if live.results else "")
 
 
+def _landing(snap: Snapshot, record: Record) -> str:
+    """Where a done workstream stands with the autopilot (`start --integrate`)."""
+    autopilot = _autopilot_json(snap)
+    if autopilot is None or record["status"] != "done":
+        return ""
+    merge = _merge_of(snap, record["name"]) or {}
+    rounds = len(record.get("rounds") or [])
+    after = f" after {rounds} fix round(s)" if rounds else ""
+    if merge.get("status") == "merged" and merge.get("tip") == record.get("tip"):
+        return f"landed in {autopilot['integration_branch']}{after}"
+    return f"waiting to land{after}"
+
+
 def footer(snap: Snapshot, summary: Totals) -> list[str]:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items()))
     line = (f"{counts} · cost ${summary.cost_usd:.2f} · tasks {summary.tasks_done}/"
@@ -141,6 +181,14 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
         line += f" · ETA {_clock(summary.eta_hours * 3600)}"
     supervisor = f"supervisor pid {snap.supervisor}" if snap.supervisor else "no supervisor"
     lines = [f"{line} · {supervisor}"]
+    pace = _concurrency_json(snap)
+    if pace["limit"] is not None:
+        lines.append(f"easing off: {pace['limit']} session(s) at once, of "
+                     f"{pace['max_parallel']}: {pace['why']}")
+    autopilot = _autopilot_json(snap)
+    if autopilot is not None:
+        lines.append(f"autopilot: {len(autopilot['landed'])} of {len(snap.records)} landed in "
+                     f"{autopilot['integration_branch'] or '<feature>/integration'}")
     failed = [r["name"] for r in snap.records if r["setup"].get("status") == "failed"]
     if failed:
         lines.append(f"setup failed in {len(failed)} worktree(s): {', '.join(failed)} — see "
