@@ -16,15 +16,17 @@ feature folder (moved there, never deleted).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
 from dispatch.commands import clean_archive
-from dispatch.commands.clean_plan import CleanPlan, Removal, plan, where
+from dispatch.commands.clean_plan import CleanPlan, Removal, expect_idle, plan, where
 from dispatch.core import strays
 from dispatch.core.errors import DispatchError
 from dispatch.core.text import visible_line
-from dispatch.gitops import refs, remotes, worktrees
+from dispatch.gitops import refs, remotes, tree, worktrees
+from dispatch.integration.batches import SCRATCH
 from dispatch.sessions import client
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState
@@ -62,13 +64,17 @@ def remote_branches(paths: FeaturePaths, state: FeatureState, clean_plan: CleanP
 
 
 def execute(paths: FeaturePaths, clean_plan: CleanPlan, retry_delay: float) -> list[str]:
-    """Carry out a plan; returns what was done, one line each (refusals go to `kept`)."""
-    done = [f"stopped {name}" for name in client.stop(paths, None)]
-    with try_lock(paths.lock("start"), f"feature '{paths.feature}' is busy",
-                  "wait for 'dispatch start' to finish"), \
-            try_lock(paths.lock("integrate"), f"feature '{paths.feature}' is busy",
-                     "wait for 'dispatch integrate' to finish"):
+    """Carry out a plan; returns what was done, one line each (refusals go to `kept`).
+    The supervisor's lock is held throughout, so that none starts while clean works."""
+    busy = f"feature '{paths.feature}' is busy"
+    expect_idle(paths)
+    with try_lock(paths.lock("supervisor"), busy, "wait for its supervisor to finish"), \
+            try_lock(paths.lock("start"), busy, "wait for 'dispatch start' to finish"), \
+            try_lock(paths.lock("integrate"), busy, "wait for 'dispatch integrate' to finish"):
+        expect_idle(paths)  # (one that started since the plan was made)
+        done = [f"stopped {name}" for name in client.stop(paths, None)]  # runs left alone
         archive = _archive_folder(paths)
+        done += _remove_scratch(paths, clean_plan)
         done += _stop_strays(paths, clean_plan)
         heads = {w.path.resolve(): w.head for w in worktrees.listed(paths.root)}
         for removal in list(clean_plan.worktrees):
@@ -90,6 +96,24 @@ def _archive_folder(paths: FeaturePaths) -> Path:
         raise DispatchError(f"cannot make an archive folder under {WORKTREES}/{ARCHIVE} "
                             f"({exc.strerror or exc}); make it writable, then clean again "
                             "(nothing was removed)") from None
+
+
+def _remove_scratch(paths: FeaturePaths, clean_plan: CleanPlan) -> list[str]:
+    """integrate --batch's scratch worktrees: still detached, they go whatever they hold."""
+    detached = {w.path.resolve() for w in worktrees.listed(paths.root) if w.branch is None}
+    done = []
+    for path in clean_plan.scratch:
+        if path.resolve() in detached:
+            worktrees.remove(paths.root, path)
+            done.append(f"removed scratch worktree {paths.relative(path)} (integrate --batch's)")
+        else:
+            clean_plan.kept.append(f"worktree {paths.relative(path)}: it is no longer a "
+                                   "detached scratch worktree; look at it, then clean again")
+    if clean_plan.scratch:
+        worktrees.prune(paths.root)
+        with contextlib.suppress(OSError):
+            (paths.dir / SCRATCH).rmdir()  # (only when empty: nothing else is ever lost)
+    return done
 
 
 def _stop_strays(paths: FeaturePaths, clean_plan: CleanPlan) -> list[str]:
@@ -128,8 +152,10 @@ def _remove_worktree(paths: FeaturePaths, removal: Removal, archive: Path,
               "'dispatch clean' again to check it anew")
         return []
     folder = clean_archive.work_dir(removal.path)
+    tracked = folder is not None and tree.is_tracked(removal.path, WORK_DIR)
     try:
-        moved = clean_archive.move_work_dir(folder, archive, removal.name) if folder else None
+        moved = clean_archive.keep_work_dir(folder, archive, removal.name, tracked=tracked) \
+            if folder else None
     except OSError as exc:
         _keep(clean_plan, removal, f"worktree {shown}: its {WORK_DIR}/ could not be moved into "
               f"the archive ({exc.strerror or exc}); move it away yourself, then clean again")
@@ -141,7 +167,7 @@ def _remove_worktree(paths: FeaturePaths, removal: Removal, archive: Path,
     if refused is None:
         return [f"removed worktree {shown}", *_moved(paths, removal, moved)]
     if moved is not None and folder is not None:
-        clean_archive.put_back(moved, folder)
+        clean_archive.undo_keep(moved, folder, tracked=tracked)
     _keep(clean_plan, removal, f"worktree {shown}: git refused to remove it ({refused}); "
           "pass --force to remove it anyway")
     return []
@@ -197,12 +223,12 @@ def _forget(paths: FeaturePaths, clean_plan: CleanPlan, archive: Path) -> list[s
     if not clean_plan.everything:
         StateStore(paths).update(lambda state: _drop_records(state, clean_plan))
         return lines
-    others = archive / "other"
     for entry in clean_plan.archive:
-        others.mkdir(parents=True, exist_ok=True)
-        left = clean_archive.transfer(entry, others / entry.name, move=True)
+        target = archive / "other" / entry.relative_to(paths.dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        left = clean_archive.transfer(entry, target, move=True)
         lines.append(f"moved {paths.relative(entry)} (not dispatch's) to "
-                     f"{paths.relative(others / entry.name)}")
+                     f"{paths.relative(target)}")
         lines += _left_out(paths, left)
     shutil.rmtree(paths.dir, ignore_errors=True)
     lines.append(f"removed {paths.relative(paths.dir)}")
@@ -235,16 +261,20 @@ def _drop_records(state: FeatureState, clean_plan: CleanPlan) -> None:
 def describe(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan) -> list[str]:
     running = [n for n, r in state.workstreams.items() if r.status in ("running", "retrying")]
     lines = [f"would stop {name}" for name in running]
+    lines += [f"would remove scratch worktree {paths.relative(path)} (integrate --batch's, "
+              "detached: nobody's work)" for path in clean_plan.scratch]
     for removal in clean_plan.worktrees:
         shown = paths.relative(removal.path)
         lines += [f"would stop process {s.pid} ({visible_line(s.command)}) left working in "
                   f"{shown}" for s in removal.strays]
-        lines.append(f"would remove worktree {shown}" + (" (--force)" if removal.forced else ""))
+        lines.append(f"would remove worktree {shown}: {removal.why}")
         if removal.work_files:
             lines.append(f"would move {shown}/{WORK_DIR}/ ({_names(removal.work_files)}) into "
                          "the archive")
-    lines += [f"would delete branch {b}" for b in clean_plan.branches]
+    lines += [f"would delete branch {b}: {clean_plan.branch_reasons.get(b, '')}"
+              for b in clean_plan.branches]
     lines += [f"would delete {clean_plan.remote_name}/{b}" for b in clean_plan.remote_branches]
+    lines += [f"would keep branch {b}: {why}" for b, why in clean_plan.staying.items()]
     place = "into the archive" if clean_plan.everything else \
         "nowhere: it stays while the feature folder does"
     lines += [f"would move {paths.relative(entry)} (not dispatch's) {place}"

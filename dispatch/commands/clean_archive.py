@@ -58,17 +58,26 @@ def work_files(folder: Path) -> list[str]:
     return sorted(name for name in found if name != ".gitignore")
 
 
-def move_work_dir(folder: Path, archive: Path, name: str) -> Path:
+def keep_work_dir(folder: Path, archive: Path, name: str, *, tracked: bool) -> Path:
     """Move a worktree's `.workstream/` into the archive in one rename (nothing is read, and
-    `put_back` undoes it exactly); raises OSError when it cannot."""
+    `undo_keep` puts it back exactly) — or copy it when git tracks files in it (a worker
+    committed them: gone from the worktree, they would look to git like deletions, and it
+    would refuse to remove the worktree). Raises OSError when it cannot."""
     target = archive / WORKSTREAMS / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    folder.rename(target)
+    if tracked:
+        transfer(folder, target, move=False)
+    else:
+        folder.rename(target)
     return target
 
 
-def put_back(moved: Path, folder: Path) -> None:
-    moved.rename(folder)
+def undo_keep(kept: Path, folder: Path, *, tracked: bool) -> None:
+    """The worktree stays: its `.workstream/` goes back (a copy is dropped: it never left)."""
+    if tracked:
+        shutil.rmtree(kept, ignore_errors=True)
+    else:
+        kept.rename(folder)
 
 
 def transfer(source: Path, target: Path, *, move: bool) -> list[Path]:

@@ -14,28 +14,30 @@ The rules, for every case (a worker may have done anything with git in its workt
   (core/strays.py says which are provably ours); one of a person's, on a terminal, keeps it;
 - in the feature folder, only what dispatch wrote is removed; anything else is moved into
   the archive and named (a git worktree of someone else's is never touched);
+- `integrate --batch`'s scratch worktrees (`.verify/<n>`, detached, nobody's work) are
+  removed with force; anything else in `.verify/` is treated as not dispatch's;
+- nothing is planned while the feature's supervisor or an autopilot landing runs: they could
+  still move the branches and worktrees being checked;
 - each refusal says which and why; `--force` takes worktrees and unmerged branches anyway,
   but never a worktree dispatch did not make.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.commands import clean_archive
+from dispatch.commands import clean_archive, clean_rules
+from dispatch.commands.clean_rules import WorktreeFacts
 from dispatch.core import strays
 from dispatch.core.errors import DispatchError
 from dispatch.core.text import visible_line
 from dispatch.gitops import refs, tree, worktrees
+from dispatch.integration.batches import SCRATCH
+from dispatch.sessions import client
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FEATURE_ENTRIES, INTEGRATION, FeaturePaths
 from dispatch.workspace.preflight import expect_feature_folder_is_dispatchs
-
-# Hidden files dispatch writes in the feature folder: locks, atomic-write temp files, and
-# the copies `repair` keeps of a damaged sessions.json.
-_OWN_HIDDEN = re.compile(r"^\.(?:\w+\.lock|sessions\.json\..*\.tmp)$|^sessions\.json\.damaged-")
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Removal:
     path: Path
     head: str | None  # as checked: a worktree whose HEAD moved since is kept
     forced: bool = False
+    why: str = ""  # the reason it may go, for the dry run
     work_files: list[str] = field(default_factory=list)  # in its .workstream/, to archive
     owner: strays.Owner | None = None  # a workstream's: whose processes may be in it
     strays: list[strays.Stray] = field(default_factory=list)
@@ -55,9 +58,12 @@ class Removal:
 class CleanPlan:
     worktrees: list[Removal] = field(default_factory=list)
     branches: dict[str, str] = field(default_factory=dict)  # to delete -> its commit as checked
+    branch_reasons: dict[str, str] = field(default_factory=dict)  # to delete -> why it may
+    scratch: list[Path] = field(default_factory=list)  # integrate --batch's: removed, forced
     archive: list[Path] = field(default_factory=list)  # not dispatch's: moved, never deleted
     kept: list[str] = field(default_factory=list)  # "what: why", for the user
     kept_names: set[str] = field(default_factory=set)  # workstreams whose worktree stays
+    staying: dict[str, str] = field(default_factory=dict)  # branch not to delete -> why
     remote_name: str | None = None
     remote_branches: list[str] = field(default_factory=list)
 
@@ -76,18 +82,27 @@ class _Scene:
 
 def plan(paths: FeaturePaths, state: FeatureState, *, force: bool,
          all_: bool) -> CleanPlan:
+    expect_idle(paths)
     scene = _Scene({w.path.resolve(): w for w in worktrees.listed(paths.root)},
                    refs.branch_tips(paths.root))
     expect_feature_folder_is_dispatchs(paths, list(scene.listed.values()))
     result = CleanPlan()
-    result.branches = {b: scene.tips[b] for b in
-                       _deletable_branches(paths, state, scene, result, force, all_)}
+    _plan_branches(paths, state, scene, result, force, all_)
     for name, path in _own_worktrees(paths, state).items():
         _plan_worktree(paths, scene, result, name, path, force)
     _plan_strangers(paths, state, scene, result)
+    _plan_scratch(paths, scene, result)
     _plan_strays(paths, state, result)
     _keep_checked_out_branches(paths, scene, result)
     return result
+
+
+def expect_idle(paths: FeaturePaths) -> None:
+    """Refuse while the feature's supervisor or an autopilot landing runs."""
+    busy = clean_rules.why_busy(paths.feature, client.supervisor_pid(paths),
+                                client.landing_pid(paths))
+    if busy is not None:
+        raise DispatchError(busy)
 
 
 def _own_worktrees(paths: FeaturePaths, state: FeatureState) -> dict[str, Path]:
@@ -103,62 +118,67 @@ def _plan_worktree(paths: FeaturePaths, scene: _Scene, result: CleanPlan, name: 
     if not path.exists():
         return
     listed = scene.listed.get(path.resolve())
-    why = _why_not_removable(paths, path, listed, list(result.branches)) if listed else (
-        "it is not a git worktree (did someone replace it?); move it away yourself")
+    why = clean_rules.why_keep_worktree(_facts(paths, path, listed, list(result.branches))) \
+        if listed else "it is not a git worktree (did someone replace it?); move it away yourself"
     if listed is not None and (why is None or force):
         folder = clean_archive.work_dir(path)
         files = clean_archive.work_files(folder) if folder else []
-        result.worktrees.append(Removal(name, path, listed.head, why is not None, files))
+        result.worktrees.append(Removal(name, path, listed.head, why is not None,
+                                        clean_rules.why_remove_worktree(why), files))
         return
     fix = "" if listed is None else ", or pass --force"
     result.kept.append(f"worktree {paths.relative(path)}: {why}{fix}")
     result.kept_names.add(name)
 
 
-def _why_not_removable(paths: FeaturePaths, path: Path, listed: worktrees.Worktree,
-                       leaving: list[str]) -> str | None:
+def _facts(paths: FeaturePaths, path: Path, listed: worktrees.Worktree,
+           leaving: list[str]) -> WorktreeFacts:
+    """What git says about a worktree (reading stops at the first reason to keep it)."""
     if listed.locked:
-        return "it is locked ('git worktree unlock' it first)"
+        return WorktreeFacts(locked=True)
     if (path / ".git").is_file():
         try:
-            dirty = tree.dirty_paths(path)
+            dirty = tuple(tree.dirty_paths(path))
         except DispatchError as exc:
-            return f"git cannot read it ({exc.message})"
+            return WorktreeFacts(unreadable=exc.message)
         if dirty:
-            return (f"{len(dirty)} uncommitted or untracked file(s) ({', '.join(dirty[:3])}): "
-                    "commit them")
+            return WorktreeFacts(dirty=dirty)
     head = listed.head
-    if head and set(head) != {"0"}:
-        lost = refs.count_commits_outside(paths.root, head, leaving)
-        if lost:
-            where = f"its branch {listed.branch}" if listed.branch else \
-                f"its detached HEAD {head[:10]}"
-            return (f"{where} holds {lost} commit(s) that no branch that stays has; keep "
-                    f"them on a branch (git branch <name> {head[:10]})")
-    return None
+    outside = refs.count_commits_outside(paths.root, head, leaving) \
+        if head and set(head) != {"0"} else 0
+    return WorktreeFacts(branch=listed.branch, head=head, outside=outside)
 
 
-def _deletable_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
-                        result: CleanPlan, force: bool, all_: bool) -> list[str]:
-    """The branches dispatch made whose every commit stays in another branch (a fixpoint:
-    a branch that must stay can be what keeps another one's commits)."""
+def _plan_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
+                   result: CleanPlan, force: bool, all_: bool) -> None:
+    """The branches dispatch made whose every commit stays in another branch (all of them
+    with --force, each named with what it held)."""
     made = {r.branch for r in state.workstreams.values() if r.created_branch}
-    if all_ and state.integration is not None and state.integration.created_branch:
-        made.add(state.integration.branch)
-    candidates = sorted(b for b in made if b in scene.tips)
-    kept: dict[str, int] = {}
-    while not force:
-        lost = {b: refs.count_commits_outside(paths.root, scene.tips[b], candidates)
-                for b in candidates}
-        keep = {b: n for b, n in lost.items() if n}
-        if not keep:
-            break
-        kept.update(keep)
-        candidates = [b for b in candidates if b not in keep]
+    result.staying = {r.branch: "dispatch did not make it" for r in state.workstreams.values()
+                      if not r.created_branch and r.branch in scene.tips}
+    integration = state.integration
+    if integration is not None and integration.branch in scene.tips:
+        if not integration.created_branch:
+            result.staying[integration.branch] = "dispatch did not make it"
+        elif all_:
+            made.add(integration.branch)
+        else:
+            result.staying[integration.branch] = "the integration branch stays unless --all"
+    candidates = [b for b in made if b in scene.tips]
+    going, kept = clean_rules.deletable_branches(
+        candidates, lambda b, leaving: refs.count_commits_outside(paths.root, scene.tips[b],
+                                                                  leaving))
+    for branch in going:
+        result.branches[branch] = scene.tips[branch]
+        result.branch_reasons[branch] = clean_rules.BRANCH_GOES
     for branch, count in sorted(kept.items()):
-        result.kept.append(f"branch {branch}: {count} commit(s) in no other branch; "
-                           "integrate (or merge) it first, or pass --force")
-    return candidates
+        if force:
+            result.branches[branch] = scene.tips[branch]
+            result.branch_reasons[branch] = \
+                f"--force (without it, kept: {count} commit(s) in no other branch)"
+        else:
+            result.kept.append(f"branch {branch}: {count} commit(s) in no other branch; "
+                               "integrate (or merge) it first, or pass --force")
 
 
 def _plan_strangers(paths: FeaturePaths, state: FeatureState, scene: _Scene,
@@ -170,12 +190,31 @@ def _plan_strangers(paths: FeaturePaths, state: FeatureState, scene: _Scene,
     if state.integration is None:
         own.discard(INTEGRATION)  # no integration ran: whatever is there is not dispatch's
     for entry in sorted(paths.dir.iterdir()):
-        if entry.name in own or _OWN_HIDDEN.match(entry.name):
-            continue
-        listed = scene.listed.get(entry.resolve())
-        if listed is not None:  # someone's own `git worktree add` in here: never ours
+        kind = clean_rules.feature_entry(entry.name, own, SCRATCH,
+                                         is_worktree=entry.resolve() in scene.listed)
+        if kind == "worktree":  # someone's own `git worktree add` in here: never ours
             result.kept.append(f"worktree {paths.relative(entry)}: dispatch did not make it; "
                                f"remove it yourself ('git worktree remove {entry}')")
+        elif kind == "archive":
+            result.archive.append(entry)
+
+
+def _plan_scratch(paths: FeaturePaths, scene: _Scene, result: CleanPlan) -> None:
+    """integrate --batch's scratch worktrees under `.verify/`, and whatever else is there."""
+    folder = paths.dir / SCRATCH
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        result.archive.append(folder)  # a link or a file of that name: not dispatch's
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    for entry in sorted(folder.iterdir()):
+        listed = None if entry.is_symlink() else scene.listed.get(entry.resolve())
+        todo, why = clean_rules.scratch_entry(
+            is_worktree=listed is not None, branch=listed.branch if listed else None,
+            locked=listed is not None and listed.locked)
+        if todo == "remove":
+            result.scratch.append(entry)
+        elif todo == "keep":
+            result.kept.append(f"worktree {paths.relative(entry)}: {why}")
         else:
             result.archive.append(entry)
 

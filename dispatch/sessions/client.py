@@ -62,6 +62,24 @@ def _find_supervisor(paths: FeaturePaths) -> int | None:
     return None
 
 
+LANDING = "dispatch.integration.landing"
+
+
+def landing_pid(paths: FeaturePaths) -> int | None:
+    """The pid of an autopilot landing of the feature still at work, if one is (found by its
+    command line: `python -m dispatch.integration.landing <root> <feature> <ws>...`)."""
+    import psutil
+
+    wanted = ["-m", LANDING, str(paths.root), paths.feature]
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if "-m" in cmdline:
+            start = cmdline.index("-m")
+            if cmdline[start:start + 4] == wanted:
+                return int(process.pid)
+    return None
+
+
 def ensure_supervisor(paths: FeaturePaths) -> subprocess.Popen[bytes] | None:
     """Start a detached supervisor unless one runs (it re-reads the state on every tick, so
     it picks up new work by itself). Returns the process it started, if any."""

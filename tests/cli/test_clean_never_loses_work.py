@@ -5,11 +5,16 @@ files it wrote (anything else is archived and named)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from dispatch.core import procs
+from dispatch.sessions import client
+from dispatch.state.paths import FeaturePaths
 from tests.support.cli import Result
 from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import commit, git, snapshot, write
@@ -124,3 +129,138 @@ def test_a_branch_named_in_the_spec_that_exists_is_never_moved_nor_deleted(
     assert cleaned.code == 0, cleaned
     assert "deleted branch" not in cleaned.out
     assert git(repo, "rev-parse", "release-1.0") == old
+
+
+def _integrated_four(repo: Path, cli: Cli) -> Path:
+    """Feature four, every workstream's work merged, and a person's edit of INTEGRATION.md
+    that the next integrate kept aside (INTEGRATION.<stamp>.md: not dispatch's)."""
+    commit(repo, {"specs/four.md": FOUR})
+    assert cli("start", "specs/four.md", "--no-agents").code == 0
+    for name in ("api", "web", "cli", "docs"):
+        work(repo, name, {f"{name}/x.txt": name})
+    assert cli("integrate").code == 0
+    feature = repo / ".worktrees/four"
+    with (feature / "INTEGRATION.md").open("a") as report:
+        report.write("Reviewed by Ana\n")
+    assert cli("integrate").code == 0
+    return feature
+
+
+def test_the_dry_run_names_every_worktree_branch_and_file_with_its_reason(
+        repo: Path, cli: Cli) -> None:
+    feature = _integrated_four(repo, cli)
+    (aside,) = feature.glob("INTEGRATION.*.md")
+    # What a killed `integrate --batch` leaves: a detached scratch worktree, here beside a
+    # note that is nobody's of dispatch's.
+    git(repo, "worktree", "add", "-q", "--detach", str(feature / ".verify/1"),
+        "four/integration")
+    (feature / ".verify/1/half-built.o").write_text("verify output\n")
+    (feature / ".verify/notes.txt").write_text("a person's note\n")
+    dry = cli("clean", "--dry-run")
+    safe = ("nothing uncommitted or untracked, and every commit of its HEAD is in a branch "
+            "that stays")
+    merged = "dispatch made it, and every commit on it is in a branch that stays"
+    assert (dry.code, dry.err) == (0, "")
+    assert dry.out.splitlines() == [
+        "would remove scratch worktree .worktrees/four/.verify/1 (integrate --batch's, "
+        "detached: nobody's work)",
+        *[line for name in ("api", "web", "cli", "docs") for line in (
+            f"would remove worktree .worktrees/four/{name}: {safe}",
+            f"would move .worktrees/four/{name}/.workstream/ (RESULTS.md, TASKS.md) into "
+            "the archive")],
+        f"would remove worktree .worktrees/four/integration: {safe}",
+        *[f"would delete branch four/{name}: {merged}" for name in
+          ("api", "cli", "docs", "web")],
+        "would keep branch four/integration: the integration branch stays unless --all",
+        f"would move .worktrees/four/{aside.name} (not dispatch's) into the archive",
+        "would move .worktrees/four/.verify/notes.txt (not dispatch's) into the archive",
+        "would archive the state, logs and results under .worktrees/.archive/"]
+    cleaned = cli("clean")
+    assert cleaned.code == 0, cleaned
+    assert "removed scratch worktree .worktrees/four/.verify/1 (integrate --batch's)\n" \
+        in cleaned.out
+    assert f"moved .worktrees/four/{aside.name} (not dispatch's) to " in cleaned.out
+    (archive,) = (repo / ".worktrees/.archive").iterdir()
+    assert "Reviewed by Ana" in (archive / "other" / aside.name).read_text()
+    assert (archive / "other/.verify/notes.txt").read_text() == "a person's note\n"
+    assert ".verify" not in git(repo, "worktree", "list", "--porcelain")
+    assert not feature.exists()
+
+
+def test_a_scratch_worktree_someone_put_on_a_branch_is_kept(repo: Path, cli: Cli) -> None:
+    feature = _integrated_four(repo, cli)
+    scratch = feature / ".verify/1"
+    git(repo, "worktree", "add", "-q", "-b", "try-it", str(scratch), "four/integration")
+    cleaned = cli("clean")
+    assert cleaned.code == 1
+    assert cleaned.err == ("kept worktree .worktrees/four/.verify/1: it is on branch try-it, "
+                           "and integrate --batch's scratch worktrees are detached; remove it "
+                           "yourself\n")
+    assert git(scratch, "rev-parse", "--abbrev-ref", "HEAD") == "try-it"
+
+
+def _refs_and_worktrees(repo: Path) -> tuple[str, str]:
+    return (git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
+            git(repo, "worktree", "list", "--porcelain"))
+
+
+def test_clean_refuses_while_the_supervisor_runs(repo: Path, cli: Cli,
+                                                 fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/one.md": ONE})
+    fake_claude.script({"api": [{"sleep": 30}, {"do": "work"}]})
+    assert cli("start", "specs/one.md").code == 0
+    before = _refs_and_worktrees(repo)
+    pid = client.supervisor_pid(FeaturePaths(repo, "one"))
+    assert pid is not None
+    for args in (("clean", "--dry-run"), ("clean",), ("clean", "--force")):
+        refused = cli(*args)
+        assert (refused.code, refused.out, refused.err) == (1, "", (
+            f"dispatch: error: feature 'one' is running (its supervisor is pid {pid}); stop "
+            "it with 'dispatch stop --feature one', then clean again (nothing was "
+            "changed)\n"))
+    assert _refs_and_worktrees(repo) == before  # (the running session writes its logs)
+    assert procs.is_alive(pid, None) and not (repo / ".worktrees/.archive").exists()
+    assert cli("stop", "--feature", "one").code == 0
+    cleaned = cli("clean")
+    assert cleaned.code == 0, cleaned
+    assert not (repo / ".worktrees/one").exists()
+
+
+def test_clean_refuses_while_a_landing_runs(repo: Path, cli: Cli) -> None:
+    commit(repo, {"specs/one.md": ONE})
+    assert cli("start", "specs/one.md", "--no-agents").code == 0
+    before = snapshot(repo)
+    # A stand-in with the command line the autopilot gives its landing process (the real
+    # one would merge and finish; this one waits, as a long verify does).
+    landing = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m",
+                                "dispatch.integration.landing", str(repo), "one", "api"])
+    try:
+        refused = cli("clean")
+        assert (refused.code, refused.err) == (1, (
+            f"dispatch: error: feature 'one' is landing work in its integration branch (pid "
+            f"{landing.pid}); wait for it to finish (see 'dispatch status'), then clean "
+            "again (nothing was changed)\n"))
+        assert snapshot(repo) == before
+    finally:
+        landing.kill()
+        landing.wait()
+    assert cli("clean").code == 0
+
+
+def test_a_worktree_whose_worker_committed_its_workstream_files_is_removed(
+        repo: Path, cli: Cli) -> None:
+    """The files are tracked: the worktree goes (git would take it), and they are archived
+    all the same (moving them away first would look to git like deleting them)."""
+    commit(repo, {"specs/one.md": ONE})
+    assert cli("start", "specs/one.md", "--no-agents").code == 0
+    worktree = repo / ".worktrees/one/api"
+    work(repo, "api", {"api/a.txt": "a\n"}, feature="one")
+    git(worktree, "add", "-f", ".workstream/RESULTS.md")
+    git(worktree, "commit", "-q", "-m", "api: with my notes")
+    assert cli("integrate").code == 0
+    cleaned = cli("clean")
+    assert cleaned.code == 0, cleaned
+    assert not worktree.exists()
+    (archive,) = (repo / ".worktrees/.archive").iterdir()
+    assert (archive / "workstreams/api/RESULTS.md").read_text() == \
+        "# api\n\nResults of api.\n"
