@@ -1,9 +1,12 @@
 """Processes a workstream's runs left working in its worktree: a `nohup cmd &` still in the
 run's process group, or a child that escaped into a session of its own. Before a worktree is
-removed they are stopped — but only those provably ours: working in that folder AND either
-carrying the workstream's own environment (dispatch sets it for every run, and children
-inherit it) or in the process group of its recorded run. A process on a terminal is a
-person's (`dispatch attach`, a shell): never signalled."""
+removed they are stopped — but only those provably ours: carrying the workstream's own
+environment (dispatch sets it for every run, and children inherit it) AND either working in
+that folder or in the process group of its recorded run; or working in that folder and in
+that group (a child that cleared its environment). Two of the three, since each alone could
+be a stranger's: a pid is reused, a person works in the folder, another repository has a
+feature of the same name. A process on a terminal is a person's (`dispatch attach`, a
+shell): never signalled."""
 
 from __future__ import annotations
 
@@ -42,14 +45,23 @@ def find(owners: list[Owner]) -> dict[Path, list[Stray]]:
     found: dict[Path, list[Stray]] = {owner.folder: [] for owner in owners}
     mine = _self_and_ancestors()
     for process in psutil.process_iter(["pid", "cwd"]):
-        cwd = process.info.get("cwd")
-        owner = _owner_of(Path(cwd), folders) if cwd else None
-        if owner is None or process.pid in mine:
+        if process.pid in mine:
             continue
-        stray = _stray(process, owner)
-        if stray is not None:
+        cwd = process.info.get("cwd")
+        inside = _owner_of(Path(cwd), folders) if cwd else None
+        owner = inside or _group_owner(process.pid, owners)
+        stray = _stray(process, owner, inside=inside is not None) if owner else None
+        if owner is not None and stray is not None:
             found[owner.folder].append(stray)
     return found
+
+
+def _group_owner(pid: int, owners: list[Owner]) -> Owner | None:
+    try:
+        group = os.getpgid(pid)
+    except OSError:
+        return None
+    return next((owner for owner in owners if group in owner.groups), None)
 
 
 def _owner_of(cwd: Path, folders: dict[Path, Owner]) -> Owner | None:
@@ -59,7 +71,7 @@ def _owner_of(cwd: Path, folders: dict[Path, Owner]) -> Owner | None:
     return None
 
 
-def _stray(process: Any, owner: Owner) -> Stray | None:
+def _stray(process: Any, owner: Owner, *, inside: bool) -> Stray | None:
     import psutil
 
     try:
@@ -68,7 +80,8 @@ def _stray(process: Any, owner: Owner) -> Stray | None:
                 return None
             env = process.environ()
             named = bool(owner.env) and all(env.get(k) == v for k, v in owner.env.items())
-            if not named and os.getpgid(process.pid) not in owner.groups:
+            grouped = os.getpgid(process.pid) in owner.groups
+            if [inside, named, grouped].count(True) < 2:
                 return None
             return Stray(process.pid, " ".join(process.cmdline())[:120],
                          process.terminal() is not None, process)

@@ -175,29 +175,41 @@ def test_a_workstream_link_is_not_a_folder_to_archive(tmp_path: Path) -> None:
     assert clean_archive.work_files(elsewhere) == ["plan/step-1.md"]
 
 
-def _sleeper(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _sleeper(cwd: Path, env: dict[str, str], group: int | None = None
+             ) -> subprocess.Popen[bytes]:
+    """A process in `cwd` with `env` added, in a session of its own, or in process group
+    `group` (0: a new group it leads, in this session)."""
+    def join() -> None:
+        if group is not None:
+            os.setpgid(0, group)
+
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], cwd=cwd,
-                            env={**os.environ, **env}, start_new_session=True)
+                            env={**os.environ, **env}, start_new_session=group is None,
+                            preexec_fn=join)
 
 
 def test_only_processes_provably_of_a_workstream_are_found_and_stopped(
         tmp_path: Path) -> None:
+    """Ours: two of working in the worktree, the workstream's environment, the run's group."""
     worktree = tmp_path / "wt"
     (worktree / "sub").mkdir(parents=True)
     named = {"DISPATCH_FEATURE": "f", "DISPATCH_WORKSTREAM": "api"}
     ours = _sleeper(worktree / "sub", named)  # escaped: a session of its own
-    in_group = _sleeper(worktree, {})  # no environment of ours, but the run's group
+    run = _sleeper(worktree, {}, group=0)  # the run's group: no environment of ours
+    gone_out = _sleeper(tmp_path, named, group=run.pid)  # `cd /tmp; nohup cmd &`
     other_ws = _sleeper(worktree, {**named, "DISPATCH_WORKSTREAM": "web"})
-    elsewhere = _sleeper(tmp_path, named)  # ours, but not working in the worktree
+    elsewhere = _sleeper(tmp_path, named)  # ours by name only: another repository's?
+    bare = _sleeper(tmp_path, {}, group=run.pid)  # in the group only: not provably ours
+    everyone = (ours, run, gone_out, other_ws, elsewhere, bare)
     try:
-        owner = strays.Owner(worktree, named, frozenset({in_group.pid}))
+        owner = strays.Owner(worktree, named, frozenset({run.pid}))
         found = strays.find([owner])[worktree]
-        assert sorted(s.pid for s in found) == sorted([ours.pid, in_group.pid])
+        assert sorted(s.pid for s in found) == sorted([ours.pid, run.pid, gone_out.pid])
         assert strays.stop(found, grace=2.0) == []
-        assert ours.wait(5) != 0 and in_group.wait(5) != 0
-        assert other_ws.poll() is None and elsewhere.poll() is None
+        assert all(p.wait(5) != 0 for p in (ours, run, gone_out))
+        assert all(p.poll() is None for p in (other_ws, elsewhere, bare))
         assert psutil.Process(other_ws.pid).is_running()
     finally:
-        for process in (ours, in_group, other_ws, elsewhere):
+        for process in everyone:
             process.kill()
             process.wait()
