@@ -133,6 +133,6 @@ def clean_command(
         lines = clean.execute(paths, todo, retry_delay=2.0)
     for line in lines:
         ui.say(line)
-    for kept in todo.kept:
-        ui.err().print(f"kept {kept}", markup=False)
+    for kept in todo.kept:  # (plain: whole lines when piped, a worker's names made visible)
+        ui.say_err(f"kept {kept}")
     raise typer.Exit(1 if todo.kept else 0)

@@ -5,6 +5,7 @@ files it wrote (anything else is archived and named)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -264,3 +265,21 @@ def test_a_worktree_whose_worker_committed_its_workstream_files_is_removed(
     (archive,) = (repo / ".worktrees/.archive").iterdir()
     assert (archive / "workstreams/api/RESULTS.md").read_text() == \
         "# api\n\nResults of api.\n"
+
+
+def test_what_clean_keeps_is_said_on_whole_lines_with_a_workers_names_made_visible(
+        repo: Path, cli: Cli) -> None:
+    """Read piped (by Claude Code): no wrapping at 80 columns, no escape sequence let through
+    from a file name a worker chose."""
+    commit(repo, {"specs/one.md": ONE})
+    assert cli("start", "specs/one.md", "--no-agents").code == 0
+    name = "a-rather-long-name-for-a-draft-of-the-api\x1b]0;pwned\x07.txt"
+    (repo / ".worktrees/one/api" / name).write_text("uncommitted\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    piped = subprocess.run([sys.executable, "-m", "dispatch", "clean"], cwd=repo, env=env,
+                           capture_output=True, text=True, check=False)
+    assert (piped.returncode, piped.stderr) == (1, (
+        "kept worktree .worktrees/one/api: 1 uncommitted or untracked file(s) ("
+        "a-rather-long-name-for-a-draft-of-the-api\\x1b]0;pwned\\x07.txt): commit them, or "
+        "pass --force\n"
+        "kept branch one/api: checked out in the worktree .worktrees/one/api, which stays\n"))
