@@ -5,14 +5,17 @@ way commander refuses them), keeps sessions per working directory like the real 
 `--resume` from another folder fails), and does what a script tells it, one step per run of
 each workstream:
 
-    FAKE_CLAUDE_STATE=<dir>   calls.jsonl (every run) and sessions live here
+    FAKE_CLAUDE_STATE=<dir>   calls.jsonl (every run, when it starts), ends.jsonl (every run
+                              that gets to its reply, just before it prints it) and sessions
+                              live here
     <dir>/script.json         {"<workstream>" or "*": [step, ...]}
 
-A step is a dict: "sleep" (seconds), "until" (after any "sleep", wait until a wall-clock
-moment so that several workers finish at the same instant: epoch seconds, or the path of a
-file that will hold them — wait for the file, then for its moment), "do" ("work" | "nowork" |
-"commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns". After the last
-step: work + success.
+A step is a dict: "hold" (a barrier: add a line to `<path>.<workstream>.started`, then wait
+until `<path>` exists; tests/support/fakes.py `Barrier` drives it), "sleep" (seconds),
+"until" (after any "sleep", wait until a wall-clock moment so that several workers finish at
+the same instant: epoch seconds, or the path of a file that will hold them — wait for the
+file, then for its moment), "do" ("work" | "nowork" | "commit" | "results" | "conflict"),
+"reply" (see REPLIES), "cost", "turns". After the last step: work + success.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ CHOICES = {
                           "plan"),
 }
 ALIASES = {"-r": "--resume", "--allowed-tools": "--allowedTools", "-n": "--name"}
+HOLD_LIMIT = 300.0
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -192,6 +196,26 @@ def reply(step: dict[str, Any], session_id: str) -> int:
     return code
 
 
+def hold(barrier: str, workstream: str) -> None:
+    """Say this run has started (one line per run), then wait until the test releases the
+    barrier."""
+    with Path(f"{barrier}.{workstream}.started").open("a") as started:
+        started.write(f"{os.getpid()}\n")
+    give_up = time.monotonic() + HOLD_LIMIT  # a backstop: a failed test never releases it
+    while not Path(barrier).exists():
+        if time.monotonic() > give_up:
+            print(f"fake claude: barrier {barrier} not released in {HOLD_LIMIT:.0f}s",
+                  file=sys.stderr)
+            sys.exit(3)
+        time.sleep(0.01)
+
+
+def log_end(workstream: str, session_id: str) -> None:
+    with (state_dir() / "ends.jsonl").open("a") as log:
+        log.write(json.dumps({"workstream": workstream, "session_id": session_id,
+                              "time": time.time()}) + "\n")
+
+
 def wait_until(moment: float | str) -> None:
     if isinstance(moment, str):  # a file that will hold the moment
         holder = Path(moment)
@@ -231,10 +255,13 @@ def main(argv: list[str]) -> int:
     runs = int(record.read_text()) + 1 if record.exists() else 1
     record.write_text(str(runs))
     step = next_step(workstream)
+    if "hold" in step:
+        hold(str(step["hold"]), workstream)
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])
     do_work(str(step.get("do", "work")), workstream, runs)
+    log_end(workstream, session_id)
     return reply(step, session_id)
 
 
