@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,16 @@ from tests.support.sessions import THREE, records, settle, statuses
 from tests.support.waiting import wait_for
 
 Cli = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def no_session_left_holding(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that fails before it releases a barrier must not leave sessions waiting."""
+    fake = request.getfixturevalue("fake_claude") if "fake_claude" in request.fixturenames \
+        else None
+    yield
+    if fake is not None:
+        fake.release_barriers()
 
 
 @pytest.fixture

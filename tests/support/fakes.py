@@ -59,6 +59,11 @@ class FakeClaude:
         """A barrier for script steps (see `Barrier`); one name, one barrier."""
         return Barrier(self.state / f"barrier-{name}")
 
+    def release_barriers(self) -> None:
+        """Release every barrier (at a test's end: no session is left holding)."""
+        for marker in self.state.glob("barrier-*.started"):
+            (self.state / marker.name.split(".", 1)[0]).touch()
+
     def calls(self) -> list[dict[str, Any]]:
         """Every run, in the order they started: argv, cwd, workstream, session, time."""
         return self._log("calls.jsonl")
