@@ -14,7 +14,7 @@ app = typer.Typer(
     "branch per workstream, watched, resumed and merged into one integration branch.",
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion: bash, zsh, fish (feature and workstream names)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

@@ -25,10 +25,15 @@ def install_commands_command(
     from dispatch.core import ui
     from dispatch.gitops import repository
 
-    base = Path.home() if user else repository.find(Path.cwd()).root
-    destination = base / ".claude" / "commands"
+    user_commands = Path.home() / ".claude" / "commands"
+    root = None if user else repository.find(Path.cwd()).root  # (refuses outside a repo)
+    destination = user_commands if root is None else root / ".claude" / "commands"
     for step in install.install(destination, force):
         ui.say(f"{step.action:9s} {step.target}")
+    root = root or repository.find_root_or_none(Path.cwd())
+    scopes = [user_commands, *([root / ".claude" / "commands"] if root else [])]
+    for warning in install.look_alikes(scopes):
+        ui.warn(warning)
     ui.say("In Claude Code: /project:dispatch @specs/<feature>.md")
 
 

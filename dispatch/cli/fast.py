@@ -31,7 +31,9 @@ class _Parser(argparse.ArgumentParser):
 def parser() -> argparse.ArgumentParser:
     found = _Parser(prog="dispatch status", add_help=False, allow_abbrev=False)
     found.add_argument("feature", nargs="?")
+    found.add_argument("-f", "--feature", dest="feature_option")
     found.add_argument("--json", dest="as_json", action="store_true")
+    found.add_argument("--format", dest="fmt")
     found.add_argument("--watch", action=argparse.BooleanOptionalAction, default=False)
     found.add_argument("--interval", type=float, default=2.0)
     found.add_argument("-v", "--verbose", action="store_true")
@@ -49,5 +51,8 @@ def run(args: list[str]) -> int:
     if options.interval < 0.2:
         raise UsageError(f"Invalid value for '--interval': {options.interval} is not in the "
                          "range x>=0.2.")
-    return show.command(options.feature, as_json=options.as_json, watch_=options.watch,
-                              interval=options.interval, verbose=options.verbose)
+    if options.feature and options.feature_option and options.feature != options.feature_option:
+        raise UsageError("the feature is named twice, differently; name it once")
+    return show.command(options.feature or options.feature_option, as_json=options.as_json,
+                        watch_=options.watch, interval=options.interval,
+                        verbose=options.verbose, fmt=options.fmt)

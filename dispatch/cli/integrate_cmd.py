@@ -8,28 +8,26 @@ from typing import Annotated
 import typer
 
 from dispatch.cli.app import app
-from dispatch.cli.options import FeatureArg, Json
+from dispatch.cli.options import FeatureArg, Format, Json
 
 _REMOTE = "Across machines"
 
 
 @app.command("check")
-def check_command(feature: FeatureArg = None, *, as_json: Json = False) -> None:
+def check_command(feature: FeatureArg = None, *, as_json: Json = False,
+                  fmt: Format = None) -> None:
     """Predict merge conflicts between every pair of workstream branches (and with the
     base), and list changes outside each workstream's owned files. Touches nothing."""
-    from dispatch.commands.check import check, details, matrix
+    from dispatch.commands import target
+    from dispatch.commands.check import check, check_table
     from dispatch.core import ui
-    from dispatch.gitops import repository
-    from dispatch.state.paths import FeaturePaths, pick_feature
 
-    root = repository.find(Path.cwd()).root
-    checked = check(FeaturePaths(root, pick_feature(root, feature)))
-    if as_json:
+    chosen = None if as_json else ui.choose_format(fmt)
+    checked = check(target.feature(feature))
+    if chosen is None:
         ui.print_json(checked.prediction.as_json())
-        return
-    ui.out().print(matrix(checked.prediction, checked.names))
-    for line in details(checked.prediction):
-        ui.say(line)
+    else:
+        ui.show(check_table(checked), chosen)
 
 
 @app.command("integrate")
@@ -120,7 +118,9 @@ def clean_command(
     root = repository.find(Path.cwd()).root
     paths = FeaturePaths(root, pick_feature(root, feature))
     state = StateStore(paths).load()
-    todo = clean.plan(paths, state, force=force, all_=all_, remote_name=remote)
+    todo = clean.plan(paths, state, force=force, all_=all_)
+    if remote is not None:
+        clean.remote_branches(paths, state, todo, remote, all_)
     if dry_run:
         lines = clean.describe(paths, state, todo)
     else:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dispatch.cli.app import app
+from dispatch.cli.options import Format
 
 
 @app.command("plan")
@@ -16,6 +17,7 @@ def plan_command(
         metavar="SPEC", help="The spec: specs/x.md, @specs/x.md or a path.")],
     *,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    fmt: Format = None,
 ) -> None:
     """Parse a spec into workstreams and show the plan (changes nothing)."""
     from dispatch.core import ui
@@ -26,10 +28,11 @@ def plan_command(
 
     cwd = Path.cwd()
     path = resolve_spec_path(spec, cwd, find_root_or_none(cwd))
+    chosen = None if as_json else ui.choose_format(fmt)
     plan = parse_spec(path)
-    if as_json:
+    if chosen is None:
         ui.print_json(plan_json(plan))
         return
-    ui.out().print(plan_table(plan))
+    ui.show(plan_table(plan), chosen)
     for warning in plan.warnings:
-        ui.warn(warning)
+        ui.warn(str(warning))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dispatch.cli.app import app
-from dispatch.cli.options import Claude, Json
+from dispatch.cli.options import Claude, Format, Json
 
 _SESSIONS = "Sessions"
 
@@ -74,11 +74,20 @@ def start_command(
     session_timeout: Annotated[float | None, typer.Option(
         min=1, help="Stop a session run after this many seconds.",
         rich_help_panel=_SESSIONS)] = None,
+    allow_bypass: Annotated[bool, typer.Option(
+        "--allow-bypass", help="Run a spec that sets permission_mode bypassPermissions (its "
+        "workers may run any command without asking).", rich_help_panel=_SESSIONS)] = False,
+    allow_setup_failure: Annotated[bool, typer.Option(
+        "--allow-setup-failure", help="Start a session even when its worktree's setup failed "
+        "(default: it waits, and status says why).", rich_help_panel=_SESSIONS)] = False,
     as_json: Json = False,
+    fmt: Format = None,
 ) -> None:
-    """Create a worktree and branch per workstream (with its .env, ports, setup and
-    TASKS.md), then start one headless Claude Code session each, in the background."""
-    from dispatch.commands import start
+    """Create a worktree and branch per workstream (.env and ports, TASKS.md, a snapshot of
+    the spec), then hand them to a background supervisor that runs each one's setup and its
+    headless Claude Code session. Returns in seconds; --wait stays until they end."""
+    from dispatch.commands import start, start_view
+    from dispatch.core import ui
     from dispatch.gitops import repository
     from dispatch.workspace.preflight import StartOptions
 
@@ -88,9 +97,11 @@ def start_command(
     sessions = None if no_agents else start.SessionOptions(
         rehearse=rehearse, claude=claude, max_parallel=max_parallel, budget_usd=budget_usd,
         retries=retries, retry_delay=retry_delay, follow_up=follow_up,
-        session_timeout=session_timeout,
+        session_timeout=session_timeout, allow_bypass=allow_bypass,
+        allow_setup_failure=allow_setup_failure, setup_jobs=setup_jobs,
         agent=start.agent_options(model=model, permission_mode=permission_mode,
-                                       allowed_tools=allowed_tools, max_turns=max_turns,
-                                       max_budget_usd=max_budget_usd))
+                                  allowed_tools=allowed_tools, max_turns=max_turns,
+                                  max_budget_usd=max_budget_usd))
+    chosen = None if as_json else ui.choose_format(fmt)
     outcome = start.start(repo, target, options, sessions)
-    raise typer.Exit(start.show(repo, outcome, as_json=as_json, wait=wait))
+    raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

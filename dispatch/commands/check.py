@@ -4,15 +4,12 @@ out-of-scope changes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from dispatch.core.table import Column, Table
 from dispatch.integration import merge_queue
 from dispatch.integration.conflicts import Prediction
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
 
 
 @dataclass
@@ -28,32 +25,36 @@ def check(paths: FeaturePaths) -> Checked:
                    [name for name in state.workstreams if name in tips])
 
 
-def matrix(prediction: Prediction, names: list[str]) -> RenderableType:
-    from rich.table import Table
+COLUMNS = [Column("workstream"), Column("conflicts with", "conflicts with {}"),
+           Column("on files", "on {}", wide=True),
+           Column("outside its files", "changed outside its files: {}", drop=1)]
 
-    table = Table(title="Predicted conflicts (git merge-tree; nothing was merged)",
-                  title_justify="left")
-    table.add_column("")
-    for index, _ in enumerate(names, start=1):
-        table.add_column(str(index), justify="center")
-    table.add_column("base", justify="center")
-    for row_index, name in enumerate(names, start=1):
-        cells = []
-        for other in names:
-            files = prediction.pairs.get((name, other)) or prediction.pairs.get((other, name))
-            cells.append("-" if other == name else ("X" if files else "·"))
-        cells.append("X" if name in prediction.against_base else "·")
-        table.add_row(f"{row_index} {name}", *cells)
+
+def check_table(checked: Checked) -> Table:
+    """One row per branch: what it would conflict with (and on which files), and what it
+    changed outside the files its workstream owns."""
+    prediction = checked.prediction
+    table = Table(f"Predicted conflicts ({prediction.base_label}; git merge-tree, nothing "
+                  "was merged)", COLUMNS, footer=summary(prediction))
+    for name in checked.names:
+        if name in prediction.unmergeable:
+            continue  # said in the footer: it cannot be merged at all
+        others = prediction.conflicts_of(name)
+        files = sorted({f for found in others.values() for f in found})
+        table.add(name, ", ".join(others) or "none", ", ".join(files),
+                  ", ".join(prediction.out_of_scope.get(name, [])))
     return table
 
 
-def details(prediction: Prediction) -> list[str]:
-    lines = [f"{a} × {b}: {', '.join(files)}" for (a, b), files in prediction.pairs.items()]
-    lines += [f"{name} × {prediction.base_label}: {', '.join(files)}"
-              for name, files in prediction.against_base.items()]
-    if not lines:
-        lines.append(f"no conflicts predicted between any two branches or with "
-                     f"{prediction.base_label}")
-    lines += [f"{name} changed files outside what it owns: {', '.join(files)}"
-              for name, files in prediction.out_of_scope.items()]
+def summary(prediction: Prediction) -> list[str]:
+    pairs = len(prediction.pairs) + len(prediction.against_base)
+    if not pairs and not prediction.unmergeable:
+        return [f"no conflicts predicted between any two branches or with "
+                f"{prediction.base_label}"]
+    lines = [f"{pairs} conflicting pair(s): " + "; ".join(
+        [f"{a} × {b} on {', '.join(files)}" for (a, b), files in prediction.pairs.items()] +
+        [f"{name} × {prediction.base_label} on {', '.join(files)}"
+         for name, files in prediction.against_base.items()])] if pairs else []
+    lines += [f"{name} cannot be merged: {problem}"
+              for name, problem in prediction.unmergeable.items()]
     return lines

@@ -1,145 +1,71 @@
-"""`dispatch clean`: stop a feature's sessions, remove its worktrees and merged branches,
-archive its state — and refuse, naming which and why, to drop anything not merged.
+"""`dispatch clean`: stop a feature's sessions, remove its worktrees and the branches it
+made once their work is merged, archive its state — refusing, and saying which and why,
+wherever something could be lost (the rules are in clean_plan.py).
 
-A worktree with uncommitted changes, or a branch with commits the integration branch does
-not hold, is kept unless --force. The integration branch itself is kept unless --all.
+Everything dispatch keeps goes to `.worktrees/.archive/<feature>-<time>/`: sessions.json,
+plan.json, COORDINATION.md, INTEGRATION.md, logs/, results/, each worktree's RESULTS.md and
+TASKS.md, and whatever else was in the feature folder (moved there, never deleted).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.gitops import refs, remotes, tree, worktrees
+from dispatch.commands.clean_plan import CleanPlan, Removal, plan
+from dispatch.gitops import refs, remotes, worktrees
 from dispatch.sessions import client
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import (
     ARCHIVE,
     COORDINATION,
+    LOGS,
     PLAN_FILE,
     REPORT,
+    RESULTS,
     STATE_FILE,
     WORKTREES,
     FeaturePaths,
 )
 from dispatch.state.store import StateStore
+from dispatch.workspace import workfiles
 
-_KEEP_FILES = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE)
-
-
-@dataclass
-class CleanPlan:
-    worktrees: list[str] = field(default_factory=list)  # workstream (or "integration") names
-    branches: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # "what: why", for the user
-    kept_worktrees: list[str] = field(default_factory=list)
-    remote_name: str | None = None
-    remote_branches: list[str] = field(default_factory=list)
-
-    @property
-    def everything(self) -> bool:
-        return not self.kept
+__all__ = ["CleanPlan", "describe", "execute", "plan", "remote_branches"]
+_ARCHIVED = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE, LOGS, RESULTS)
 
 
-def plan(paths: FeaturePaths, state: FeatureState, *, force: bool, all_: bool,
-         remote_name: str | None) -> CleanPlan:
-    result = CleanPlan()
-    target = _merge_target(paths, state)
-    for name, record in state.workstreams.items():
-        _plan_worktree(paths, result, name, force)
-        if name in result.worktrees or not (paths.worktree(name) / ".git").exists():
-            _plan_branch(paths, state, result, record.branch, target, force)
-    if state.integration is not None:
-        _plan_worktree(paths, result, "integration", force)
-        if all_:
-            _plan_integration_branch(paths, state, result, force)
-    if remote_name is not None:
-        result.remote_name = remote_name
-        result.remote_branches = _remote_merged(paths, state, remote_name, target, all_)
-    return result
-
-
-def _merge_target(paths: FeaturePaths, state: FeatureState) -> str:
-    """What a branch must be merged into to be deleted: the integration branch, else base."""
-    if state.integration is not None:
-        head = refs.branch_commit(paths.root, state.integration.branch)
-        if head is not None:
-            return head
-    return state.base
-
-
-def _plan_worktree(paths: FeaturePaths, result: CleanPlan, name: str, force: bool) -> None:
-    path = paths.worktree(name)
-    if not path.exists():
-        return
-    dirty = tree.dirty_paths(path) if (path / ".git").exists() else []
-    if dirty and not force:
-        result.kept.append(f"worktree {paths.relative(path)}: {len(dirty)} uncommitted "
-                           f"file(s) ({', '.join(dirty[:3])}); commit them or pass --force")
-        result.kept_worktrees.append(name)
-    else:
-        result.worktrees.append(name)
-
-
-def _plan_branch(paths: FeaturePaths, state: FeatureState, result: CleanPlan, branch: str,
-                 target: str, force: bool) -> None:
-    tip = refs.branch_commit(paths.root, branch)
-    if tip is None:
-        return
-    if force or refs.is_ancestor(paths.root, tip, target):
-        result.branches.append(branch)
-        return
-    into = state.integration.branch if state.integration else "the base"
-    count = refs.count_commits(paths.root, f"{target}..{tip}")
-    result.kept.append(f"branch {branch}: {count} commit(s) not in {into}; integrate it or "
-                       "pass --force")
-
-
-def _plan_integration_branch(paths: FeaturePaths, state: FeatureState, result: CleanPlan,
-                             force: bool) -> None:
-    assert state.integration is not None
-    branch = state.integration.branch
-    tip = refs.branch_commit(paths.root, branch)
-    if tip is None:
-        return
-    others = [b for b in refs.branches_containing(paths.root, tip) if b != branch]
-    if force or others or tip == state.base:
-        result.branches.append(branch)
-    else:
-        result.kept.append(f"branch {branch}: its merges are in no other branch; merge it "
-                           "into yours first or pass --force")
-
-
-def _remote_merged(paths: FeaturePaths, state: FeatureState, name: str, target: str,
-                   all_: bool) -> list[str]:
-    remotes.expect_remote(paths.root, name)
-    doomed = []
-    for branch, sha in remotes.heads(paths.root, name, f"{state.feature}/*").items():
+def remote_branches(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan,
+                    remote: str, all_: bool) -> None:
+    """Add the feature's branches on `remote` whose tips the integration branch holds."""
+    remotes.expect_remote(paths.root, remote)
+    target = refs.branch_commit(paths.root, state.integration.branch) \
+        if state.integration is not None else None
+    clean_plan.remote_name = remote
+    for branch, sha in remotes.heads(paths.root, remote, f"{state.feature}/*").items():
         if branch.endswith("/integration") and not all_:
             continue
-        if refs.commit_of(paths.root, sha) and refs.is_ancestor(paths.root, sha, target):
-            doomed.append(branch)
-    return doomed
+        if target and refs.commit_of(paths.root, sha) and \
+                refs.is_ancestor(paths.root, sha, target):
+            clean_plan.remote_branches.append(branch)
 
 
 def execute(paths: FeaturePaths, clean_plan: CleanPlan, retry_delay: float) -> list[str]:
-    """Carry out a plan; returns what was done, one line each."""
+    """Carry out a plan; returns what was done, one line each (refusals go to `kept`)."""
     done = [f"stopped {name}" for name in client.stop(paths, None)]
+    archive = _archive_folder(paths)
     with try_lock(paths.lock("start"), f"feature '{paths.feature}' is busy",
                   "wait for 'dispatch start' to finish"), \
             try_lock(paths.lock("integrate"), f"feature '{paths.feature}' is busy",
                      "wait for 'dispatch integrate' to finish"):
-        for name in clean_plan.worktrees:
-            _remove_tree(paths.worktree(name))
-            done.append(f"removed worktree {paths.relative(paths.worktree(name))}")
+        for removal in clean_plan.worktrees:
+            done += _remove_worktree(paths, removal, archive, clean_plan)
         worktrees.prune(paths.root)
         for branch in clean_plan.branches:
             refs.delete_branch(paths.root, branch)
             done.append(f"deleted branch {branch}")
-        done += _forget(paths, clean_plan)
+        done += _forget(paths, clean_plan, archive)
     if clean_plan.remote_name and clean_plan.remote_branches:
         remotes.delete(paths.root, clean_plan.remote_name, clean_plan.remote_branches,
                        retry_delay)
@@ -147,31 +73,60 @@ def execute(paths: FeaturePaths, clean_plan: CleanPlan, retry_delay: float) -> l
     return done
 
 
-def _remove_tree(path: Path) -> None:
-    """rm -rf, then one `git worktree prune` for all (faster than `git worktree remove`);
-    read-only files (some tools make them) are made writable first."""
-    for item in path.rglob("*"):
-        if not item.is_symlink() and not item.stat().st_mode & 0o200:
-            item.chmod(item.stat().st_mode | 0o200)
-    shutil.rmtree(path)
+def _archive_folder(paths: FeaturePaths) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return paths.root / WORKTREES / ARCHIVE / f"{paths.feature}-{stamp}"
 
 
-def _forget(paths: FeaturePaths, clean_plan: CleanPlan) -> list[str]:
-    """Archive the state; drop the feature folder if nothing of it is left."""
-    archive = paths.root / WORKTREES / ARCHIVE / f"{paths.feature}-{time.strftime('%Y%m%d-%H%M%S')}"
+def _remove_worktree(paths: FeaturePaths, removal: Removal, archive: Path,
+                     clean_plan: CleanPlan) -> list[str]:
+    _keep_working_files(removal, archive)
+    shown = paths.relative(removal.path)
+    if removal.forced:
+        worktrees.remove(paths.root, removal.path)
+        return [f"removed worktree {shown} (--force)"]
+    workfiles.ensure_work_dir(removal.path)  # a worker may have deleted its .gitignore
+    refused = worktrees.remove_if_clean(paths.root, removal.path)
+    if refused is None:
+        return [f"removed worktree {shown}"]
+    clean_plan.kept.append(f"worktree {shown}: git refused to remove it ({refused}); pass "
+                           "--force to remove it anyway")
+    clean_plan.kept_names.add(removal.name)
+    return []
+
+
+def _keep_working_files(removal: Removal, archive: Path) -> None:
+    """TASKS.md and RESULTS.md live only in the worktree until it is done: keep them."""
+    for name in (workfiles.TASKS, workfiles.RESULTS):
+        text = workfiles.read_work_file(removal.path, name)
+        if text is not None:
+            target = archive / "workstreams" / removal.name / Path(name).name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+
+
+def _forget(paths: FeaturePaths, clean_plan: CleanPlan, archive: Path) -> list[str]:
+    """Archive the state; move what is not dispatch's into the archive; drop the feature
+    folder when nothing of it is left, else forget the workstreams that are gone."""
     archive.mkdir(parents=True, exist_ok=True)
-    for name in _KEEP_FILES:
-        if (paths.dir / name).exists():
-            shutil.copy2(paths.dir / name, archive / name)
-    for folder in ("results", "logs"):
-        if (paths.dir / folder).is_dir():
-            shutil.copytree(paths.dir / folder, archive / folder, dirs_exist_ok=True)
-    lines = [f"archived sessions.json and INTEGRATION.md to {paths.relative(archive)}"]
-    if clean_plan.everything:
-        shutil.rmtree(paths.dir, ignore_errors=True)
-        lines.append(f"removed {paths.relative(paths.dir)}")
-    else:
+    for name in _ARCHIVED:
+        source = paths.dir / name
+        if source.is_dir():
+            shutil.copytree(source, archive / name, dirs_exist_ok=True)
+        elif source.is_file():
+            shutil.copy2(source, archive / name)
+    lines = [f"archived the state, logs and results to {paths.relative(archive)}"]
+    if not clean_plan.everything:
         StateStore(paths).update(lambda state: _drop_records(state, clean_plan))
+        return lines
+    others = archive / "other"
+    for entry in clean_plan.archive:
+        others.mkdir(parents=True, exist_ok=True)
+        shutil.move(entry, others / entry.name)
+        lines.append(f"moved {paths.relative(entry)} (not dispatch's) to "
+                     f"{paths.relative(others / entry.name)}")
+    shutil.rmtree(paths.dir, ignore_errors=True)
+    lines.append(f"removed {paths.relative(paths.dir)}")
     return lines
 
 
@@ -179,17 +134,20 @@ def _drop_records(state: FeatureState, clean_plan: CleanPlan) -> None:
     """Forget the workstreams that are entirely gone: worktree and branch."""
     for name in list(state.workstreams):
         if state.workstreams[name].branch in clean_plan.branches and \
-                name not in clean_plan.kept_worktrees:
+                name not in clean_plan.kept_names:
             del state.workstreams[name]
 
 
 def describe(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan) -> list[str]:
     running = [n for n, r in state.workstreams.items() if r.status in ("running", "retrying")]
     lines = [f"would stop {name}" for name in running]
-    lines += [f"would remove worktree {paths.relative(paths.worktree(n))}"
-              for n in clean_plan.worktrees]
+    lines += [f"would remove worktree {paths.relative(r.path)}" +
+              (" (--force)" if r.forced else "") for r in clean_plan.worktrees]
     lines += [f"would delete branch {b}" for b in clean_plan.branches]
     lines += [f"would delete {clean_plan.remote_name}/{b}" for b in clean_plan.remote_branches]
-    lines.append("would archive sessions.json and INTEGRATION.md under "
-                 f"{WORKTREES}/{ARCHIVE}/")
+    where = "into the archive" if clean_plan.everything else \
+        "nowhere: it stays while the feature folder does"
+    lines += [f"would move {paths.relative(entry)} (not dispatch's) {where}"
+              for entry in clean_plan.archive]
+    lines.append(f"would archive the state, logs and results under {WORKTREES}/{ARCHIVE}/")
     return lines

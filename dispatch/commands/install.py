@@ -51,3 +51,19 @@ def install(destination: Path, force: bool) -> list[Step]:
             step.target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source() / step.target.relative_to(destination), step.target)
     return steps
+
+
+def look_alikes(destinations: list[Path]) -> list[str]:
+    """Other command files Claude Code would list as /dispatch or /project:dispatch (in this
+    repository or the user's ~/.claude/commands) that are not dispatch's own: the user
+    could run one thinking it is the other."""
+    ours = (source() / "project" / "dispatch.md").read_bytes()
+    found = []
+    for folder in destinations:
+        for relative, shown in (("dispatch.md", "/dispatch"),
+                                ("project/dispatch.md", "/project:dispatch")):
+            path = folder / relative
+            if path.is_file() and path.read_bytes() != ours:
+                found.append(f"{path} is a different command that Claude Code lists as "
+                             f"{shown}; rename or remove it if it is not what you want")
+    return found

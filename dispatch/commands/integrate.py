@@ -76,14 +76,13 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
         include=request.include, only=request.only, verify=request.verify,
         stop_on_conflict=request.stop_on_conflict, force=request.force,
         tips=_tips_by_workstream(paths, state, tips))
-    outcome = merge_queue.integrate(paths, options, progress=ui.progress)
+    # Progress goes to stderr on every reader: a long verify is not mistaken for a hang.
+    outcome = merge_queue.integrate(paths, options, progress=ui.say_err)
     path = report.write(paths, outcome.state, outcome.prediction,
                         merge_queue.branch_tips(paths, outcome.state, options.tips))
     _publish(paths, request, outcome.state)
     _show(paths, request, outcome, path)
-    return 0 if all(r.status in ("merged", "skipped") for r in
-                    (outcome.state.integration.merges.values() if outcome.state.integration
-                     else [])) else 1
+    return 0 if not outcome.left_out else 1
 
 
 def _fetch(paths: FeaturePaths, request: Request) -> dict[str, str]:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError
+from dispatch.core.text import visible
 from dispatch.state.names import unknown_workstream
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -18,13 +19,13 @@ def runs(paths: FeaturePaths, name: str) -> list[int]:
     return sorted(found)
 
 
-def show(paths: FeaturePaths, name: str, *, all_runs: bool) -> None:
+def show(paths: FeaturePaths, name: str, *, all_runs: bool, setup_only: bool = False) -> None:
     state = StateStore(paths).load()
     if name not in state.workstreams:
         raise unknown_workstream(paths.feature, name, list(state.workstreams))
-    attempts = runs(paths, name)
+    attempts = [] if setup_only else runs(paths, name)
     extra = [p for p in (paths.logs / f"{name}.setup.log", paths.logs / f"{name}.verify.log")
-             if p.exists()]
+             if p.exists() and (not setup_only or p.name.endswith(".setup.log"))]
     if not attempts and not extra:
         raise DispatchError(f"{name} has no logs yet: its session has not run; start it with "
                             f"'dispatch start {paths.feature}' or 'dispatch resume {name}'")
@@ -42,6 +43,7 @@ def _print(paths: FeaturePaths, path: Path) -> None:
         text = path.read_text(errors="replace")
     except OSError:
         text = ""
+    text = visible(text)  # a worker's output: nothing in it may steer the terminal
     out.write(text if text.endswith("\n") or not text else text + "\n")
     out.write("(empty)\n" if not text else "")
     out.flush()

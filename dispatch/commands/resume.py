@@ -16,8 +16,10 @@ from dispatch.state.store import StateStore
 def resume(paths: FeaturePaths, name: str | None, *, all_: bool, prompt: str | None,
            force: bool, claude: str | None) -> tuple[list[str], client.Supervision]:
     store = StateStore(paths)
+    _run_settings(store.load(), claude)  # refuses before anything changes
+    client.reconcile(paths)
     state = store.load()
-    run = _run_settings(state, claude)  # refuses before anything changes
+    run = _run_settings(state, claude)
     names = _chosen(state, name, all_)
     _expect_budget(state, run)
     for record in (state.workstreams[n] for n in names):
@@ -52,14 +54,19 @@ def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
         return [name]
     chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
     if not chosen:
-        raise DispatchError("nothing to resume: no workstream is interrupted, failed with a "
-                            "transient error, or needs attention")
+        raise DispatchError("nothing to resume: no workstream is interrupted, stopped, "
+                            "retrying, blocked, failed on a transient or login problem, or "
+                            "needs attention")
     return chosen
 
 
 def _resumable(record: SessionRecord) -> bool:
-    return record.status in ("interrupted", "needs_attention") or (
-        record.status == "failed" and record.transient)
+    """What `--all` continues: everything that stopped short of done for a reason a resume
+    can fix (a retry left waiting by a supervisor that died is one, and a failure outside
+    the workstream, such as a login, once fixed)."""
+    return record.status in ("interrupted", "needs_attention", "stopped", "retrying",
+                             "blocked") or (
+        record.status == "failed" and (record.transient or record.fixable))
 
 
 def _expect_budget(state: FeatureState, run: RunSettings) -> None:
@@ -72,12 +79,15 @@ def _expect_budget(state: FeatureState, run: RunSettings) -> None:
 
 def _queue(state: FeatureState, names: list[str], prompt: str | None,
            run: RunSettings) -> None:
-    state.run = run
+    state.run = run.model_copy(update={"halted": None})  # a person has fixed what halted it
     for name in names:
         record = state.workstreams[name]
         record.status, record.error, record.transient = "pending", None, False
         record.resume_prompt, record.next_attempt_at = prompt, None
-        record.followed_up, record.retries = False, 0
+        record.followed_up, record.retries, record.fixable = False, 0, False
+    for record in state.workstreams.values():  # held back, or blocked by what now resumes
+        if record.status == "blocked" or (record.status == "pending" and record.error):
+            record.status, record.error = "pending", None
 
 
 def wait(supervision: client.Supervision, names: list[str]) -> int:

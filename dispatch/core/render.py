@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dispatch.core.text import visible
+
 if TYPE_CHECKING:
     from jinja2 import Environment
 
@@ -28,9 +30,11 @@ def environment(repo_root: Path | None) -> Environment:
         search.insert(0, repo_root / OVERRIDES)
     # Compiled templates are cached (in a private folder under the temp dir, keyed by the
     # template's source): compiling the report template costs more than rendering it.
+    # `finalize` makes control characters in any value visible: spec text, a worker's
+    # RESULTS.md and file names reach INTEGRATION.md and TASKS.md, and people `cat` them.
     env = Environment(loader=FileSystemLoader([str(p) for p in search]),
                       undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False,
-                      bytecode_cache=FileSystemBytecodeCache())
+                      bytecode_cache=FileSystemBytecodeCache(), finalize=_visible)
     env.filters["quote"] = quote
     return env
 
@@ -42,3 +46,7 @@ def quote(text: str) -> str:
 
 def render(name: str, repo_root: Path | None, **context: Any) -> str:
     return environment(repo_root).get_template(name).render(**context)
+
+
+def _visible(value: Any) -> Any:
+    return visible(value) if isinstance(value, str) else value

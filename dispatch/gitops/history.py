@@ -44,3 +44,24 @@ def creation_commits(cwd: Path, branches: list[str]) -> dict[str, str]:
                 if entries:
                     found[branch] = entries[0].newhexsha
     return found
+
+
+def top_level_entry(cwd: Path, commit: str, name: str) -> str | None:
+    """The `git ls-tree` line of one top-level entry of a commit's tree, or None."""
+    out = run(["ls-tree", "-z", commit, "--", name], cwd)
+    return out.rstrip("\0") or None
+
+
+def replace_top_level_entry(cwd: Path, commit: str, name: str, entry: str | None,
+                            message: str) -> str:
+    """A new commit on top of `commit` whose tree has the top-level entry `name` replaced
+    by `entry` (an ls-tree line, or None to leave it out). Dated like `commit`, so the same
+    input always gives the same commit."""
+    listing = [line for line in run(["ls-tree", "-z", commit], cwd).split("\0")
+               if line and line.split("\t", 1)[1] != name]
+    if entry is not None:
+        listing.append(entry)
+    tree = run(["mktree", "-z"], cwd, stdin="".join(f"{line}\0" for line in listing)).strip()
+    dates = run(["log", "-1", "--format=%aI%n%cI", commit], cwd).split()
+    return run(["commit-tree", "--no-gpg-sign", tree, "-p", commit, "-m", message], cwd,
+               extra_env={"GIT_AUTHOR_DATE": dates[0], "GIT_COMMITTER_DATE": dates[1]}).strip()

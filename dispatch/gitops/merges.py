@@ -1,4 +1,5 @@
-"""Merging: in memory (`merge-tree` + `commit-tree`, no checkout) and in a worktree."""
+"""Merging in memory (`merge-tree` + `commit-tree`): no checkout, no hooks, no user merge
+settings; the result is checked out by a fast-forward where one is needed."""
 
 from __future__ import annotations
 
@@ -23,26 +24,14 @@ def merge_tree(cwd: Path, ours: str, theirs: str) -> tuple[str | None, list[str]
 
 
 def commit_tree(cwd: Path, tree: str, parents: list[str], message: str) -> str:
-    args = ["commit-tree", tree, *[arg for parent in parents for arg in ("-p", parent)],
-            "-m", message]
+    """A commit of `tree` with these parents. Never signed: dispatch's merges are mechanical
+    and made by a detached process that no key agent prompt could reach (README: signing)."""
+    args = ["commit-tree", "--no-gpg-sign", tree,
+            *[arg for parent in parents for arg in ("-p", parent)], "-m", message]
     return run(args, cwd).strip()
 
 
-def merge_into_checkout(worktree: Path, branch: str, message: str) -> list[str] | None:
-    """`git merge` of `branch` into the branch checked out at `worktree`. None when it
-    merged; else the conflicted files (the merge is then aborted)."""
-    proc = result(["merge", "--no-edit", "-m", message, f"refs/heads/{branch}"], worktree)
-    if proc.returncode == 0:
-        return None
-    files = conflicted_files(worktree)
-    abort_merge(worktree)
-    return files
-
-
-def conflicted_files(worktree: Path) -> list[str]:
-    out = run(["diff", "--name-only", "-z", "--diff-filter=U"], worktree, check=False)
-    return [name for name in out.split("\0") if name]
-
-
-def abort_merge(worktree: Path) -> None:
-    result(["merge", "--abort"], worktree)
+def merge_base(cwd: Path, a: str, b: str) -> str | None:
+    """The best common ancestor of two commits, or None when their histories are unrelated."""
+    proc = result(["merge-base", a, b], cwd)
+    return proc.stdout.strip() if proc.returncode == 0 else None

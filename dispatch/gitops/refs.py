@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dispatch.gitops.runner import ok, result, run
+from dispatch.gitops.runner import GitError, ok, result, run
 
 
 def commit_of(cwd: Path, ref: str) -> str | None:
@@ -32,9 +32,11 @@ def count_commits(cwd: Path, revision_range: str) -> int:
     return int(run(["rev-list", "--count", revision_range], cwd).strip() or 0)
 
 
-def count_commits_not_in(cwd: Path, revision: str, not_in: list[str]) -> int:
-    """Commits reachable from `revision` and from none of `not_in`."""
-    return int(run(["rev-list", "--count", revision, "--not", *not_in], cwd).strip() or 0)
+def count_own_commits(cwd: Path, revision: str, not_in: list[str]) -> int:
+    """Commits reachable from `revision` and from none of `not_in`, merges left out: a
+    workstream's own work, not the merges that brought its dependencies in."""
+    return int(run(["rev-list", "--count", "--no-merges", revision, "--not", *not_in],
+                   cwd).strip() or 0)
 
 
 def local_branches(cwd: Path) -> set[str]:
@@ -82,3 +84,26 @@ def ref_conflict(branch: str, existing: set[str]) -> str | None:
         if prefix in existing:
             return prefix
     return next((name for name in sorted(existing) if name.startswith(branch + "/")), None)
+
+
+def current_branch(worktree: Path) -> str | None:
+    """The branch checked out at `worktree`, or None when HEAD is detached."""
+    args = ["symbolic-ref", "-q", "--short", "HEAD"]
+    proc = result(args, worktree)
+    if proc.returncode > 1:  # not "detached" (1) but git failing: a broken worktree
+        raise GitError(args, proc.returncode, proc.stderr)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def move_branch(root: Path, branch: str, new: str, old: str) -> None:
+    """Point `branch` at `new`, only if it still points at `old` (no lost update)."""
+    run(["update-ref", "-m", "dispatch: move the branch to its worktree's commits",
+         f"refs/heads/{branch}", new, old], root)
+
+
+def count_commits_outside(cwd: Path, commit: str, leaving: list[str]) -> int:
+    """Commits reachable from `commit` that no local branch has, the branches `leaving` aside
+    (those about to be deleted): what would be lost if they and `commit` went."""
+    excludes = [f"--exclude={branch}" for branch in leaving]
+    return int(run(["rev-list", "--count", commit, "--not", *excludes, "--branches"],
+                   cwd).strip() or 0)

@@ -79,3 +79,14 @@ def commit_paths(worktree: Path, names: list[str], message: str,
     name, email = identity
     return ok(["-c", f"user.name={name}", "-c", f"user.email={email}", "commit", "--quiet",
                "--no-verify", "-m", message], worktree)
+
+
+def switch(worktree: Path, branch: str) -> None:
+    """Check `branch` out at `worktree` (refuses to overwrite uncommitted changes)."""
+    run(["switch", "--quiet", "--no-guess", branch], worktree)
+
+
+def is_committed(root: Path, name: str) -> bool:
+    """Whether `name` is tracked and has no uncommitted changes (staged or not)."""
+    return is_tracked(root, name) and not run(
+        ["status", "--porcelain", "--", name], root).strip()

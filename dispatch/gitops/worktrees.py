@@ -17,6 +17,7 @@ class Worktree:
     head: str | None
     branch: str | None  # short name, None when detached
     prunable: bool = False
+    locked: bool = False
 
 
 def listed(cwd: Path) -> list[Worktree]:
@@ -36,7 +37,7 @@ def parse_worktree_list(text: str) -> list[Worktree]:
         if "worktree" in record:
             branch = record.get("branch", "").removeprefix("refs/heads/") or None
             found.append(Worktree(Path(record["worktree"]), record.get("HEAD"), branch,
-                                  "prunable" in record))
+                                  "prunable" in record, "locked" in record))
         record = {}
     return found
 
@@ -67,6 +68,16 @@ def remove(root: Path, path: Path) -> None:
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
     prune(root)
+
+
+def remove_if_clean(root: Path, path: Path) -> str | None:
+    """`git worktree remove` without force: git's own rules decide (no uncommitted or
+    untracked files, not locked, no submodules). None when removed, else git's reason."""
+    proc = result(["worktree", "remove", "--", str(path)], root)
+    if proc.returncode == 0:
+        return None
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1].removeprefix("fatal: ") if lines else "git refused to remove it"
 
 
 def prune(root: Path) -> None:

@@ -34,6 +34,7 @@ class Prediction:
     against_base: dict[str, list[str]] = field(default_factory=dict)  # conflicts only
     out_of_scope: dict[str, list[str]] = field(default_factory=dict)
     changed: dict[str, list[str]] = field(default_factory=dict)
+    unmergeable: dict[str, str] = field(default_factory=dict)  # branch -> why it cannot merge
 
     def conflicts_of(self, name: str) -> dict[str, list[str]]:
         found = {b if a == name else a: files for (a, b), files in self.pairs.items()
@@ -46,7 +47,8 @@ class Prediction:
         return {"base": self.base, "base_label": self.base_label,
                 "pairs": [{"a": a, "b": b, "files": files}
                           for (a, b), files in self.pairs.items()],
-                "against_base": self.against_base, "out_of_scope": self.out_of_scope}
+                "against_base": self.against_base, "out_of_scope": self.out_of_scope,
+                "unmergeable": self.unmergeable}
 
 
 def predict(root: Path, base: str, base_tip: str, base_label: str,

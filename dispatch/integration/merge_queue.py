@@ -10,6 +10,7 @@ Re-running merges only branches that are new or moved since the last run.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import history, merges, refs
-from dispatch.integration import checkout, conflicts
+from dispatch.integration import candidate, checkout, conflicts
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
@@ -44,6 +45,7 @@ class Outcome:
     state: FeatureState
     prediction: conflicts.Prediction
     merged_now: list[str]
+    left_out: list[str]  # chosen for this run and not in the integration branch
 
 
 def integrate(paths: FeaturePaths, options: IntegrateOptions,
@@ -61,7 +63,6 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     state = store.load()
     tips = branch_tips(paths, state, options.tips)
     queue = _queue(state, options)
-    progress("predicting conflicts")
     # The prediction only reads; it runs while the integration worktree is checked out.
     predicting = threading.Thread(target=lambda: found.append(predict(paths, state, tips)))
     found: list[conflicts.Prediction] = []
@@ -74,7 +75,7 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     verify = options.verify or state.plan.verify
     worktree = paths.root / integration.path
     try:
-        _expect_green_start(paths, integration, worktree, verify)
+        _expect_green_start(paths, integration, worktree, verify, progress)
     except DispatchError:
         if state.integration is None:  # take back what this run made: nothing half-made
             checkout.remove(paths, integration, state.base)
@@ -87,7 +88,10 @@ def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progres
     store.update(partial(_finish, verify=verify, chosen=queue, records=records))
     merged = [name for name, record in records.items()
               if record.status == "merged" and record.reason is None]  # merged by this run
-    return Outcome(store.load(), prediction, merged)
+    final = store.load()
+    assert final.integration is not None
+    left_out = [name for name in queue if final.integration.merges[name].status != "merged"]
+    return Outcome(final, prediction, merged, left_out)
 
 
 def _prepare_tree(store: StateStore, state: FeatureState, force: bool) -> IntegrationState:
@@ -132,7 +136,7 @@ def branch_tips(paths: FeaturePaths, state: FeatureState,
 
 def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
     """Chosen workstreams, dependencies first and then spec order."""
-    names = [ws.name for ws in state.plan.workstreams if ws.name in state.workstreams]
+    names = state.names()
     if options.only is not None:
         unknown = sorted(set(options.only) - set(names))
         if unknown:
@@ -153,10 +157,15 @@ def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
 def predict(paths: FeaturePaths, state: FeatureState,
             tips: dict[str, str]) -> conflicts.Prediction:
     base_tip, label = _base_tip(paths, state)
-    branches = [conflicts.Branch(ws.name, tips[ws.name], tuple(ws.files),
-                                 state.workstreams[ws.name].start_commit)
-                for ws in state.plan.workstreams if ws.name in tips]
-    return conflicts.predict(paths.root, state.base, base_tip, label, branches)
+    prepared = {name: candidate.prepare(paths.root, state.base, tips[name])
+                for name in state.names() if name in tips}
+    branches = [conflicts.Branch(name, found.merge_tip, state.owned_files(name),
+                                 state.workstreams[name].start_commit)
+                for name, found in prepared.items() if found.problem is None]
+    prediction = conflicts.predict(paths.root, state.base, base_tip, label, branches)
+    prediction.unmergeable = {name: found.problem for name, found in prepared.items()
+                              if found.problem is not None}
+    return prediction
 
 
 def _base_tip(paths: FeaturePaths, state: FeatureState) -> tuple[str, str]:
@@ -169,10 +178,11 @@ def _base_tip(paths: FeaturePaths, state: FeatureState) -> tuple[str, str]:
 
 
 def _expect_green_start(paths: FeaturePaths, integration: IntegrationState, worktree: Path,
-                        verify: str | None) -> None:
+                        verify: str | None, progress: Progress) -> None:
     if verify is None:
         return
     log = paths.logs / "integration.verify.base.log"
+    progress(f"verifying the integration branch before any merge: {verify}")
     if not run_verify(verify, worktree, _ports_env(integration), log):
         raise DispatchError(f"the verify command `{verify}` already fails on the integration "
                             f"branch before any merge (see {paths.relative(log)}); fix it or "
@@ -216,18 +226,25 @@ def _merge_one(run: _Run, state: FeatureState, name: str, tip: str | None) -> Me
     if tip is None:
         return MergeRecord(status="skipped", reason="its branch is missing (deleted by hand?)")
     previous = state.integration.merges.get(name)
+    if previous and previous.tip == tip and previous.status in ("conflict", "verify_failed"):
+        return None  # nothing new on that branch since it failed
+    found = candidate.prepare(run.paths.root, state.base, tip)
+    if found.problem is not None:
+        unrelated = "no history in common" in found.problem
+        return MergeRecord(status="conflict" if unrelated else "skipped", tip=tip,
+                           reason=found.problem)
     if refs.is_ancestor(run.paths.root, tip, run.head):
         return None if previous and previous.status == "merged" else MergeRecord(
             status="merged", tip=tip, commit=run.head,
             reason="already in the integration branch")
-    if previous and previous.tip == tip and previous.status in ("conflict", "verify_failed"):
-        return None  # nothing new on that branch since it failed
-    run.progress(f"merging {name}")
-    tree, files = merges.merge_tree(run.paths.root, run.head, tip)
+    if run.verify is not None:  # each merge is then followed by a verify run: say so
+        run.progress(f"merging {name} ({tip[:10]})")
+    tree, files = merges.merge_tree(run.paths.root, run.head, found.merge_tip)
     if tree is None:
         return MergeRecord(status="conflict", tip=tip, files=files,
                            collides_with=_collisions(run.paths, state, files, name))
-    commit = merges.commit_tree(run.paths.root, tree, [run.head, tip], f"Merge {name} workstream")
+    commit = merges.commit_tree(run.paths.root, tree, [run.head, found.merge_tip],
+                                f"Merge {name} workstream")
     if run.verify is not None:
         return _verified(run, state.integration, name, commit, tip)
     run.head = commit  # the worktree catches up with one fast-forward at the end
@@ -239,7 +256,12 @@ def _verified(run: _Run, integration: IntegrationState, name: str, commit: str,
     assert run.verify is not None
     _advance(run, commit)
     log = run.paths.logs / f"integration.verify.{name}.log"
-    if run_verify(run.verify, run.worktree, _ports_env(integration), log):
+    run.progress(f"verifying after {name}: {run.verify}")
+    started = time.monotonic()
+    passed = run_verify(run.verify, run.worktree, _ports_env(integration), log)
+    run.progress(f"verify after {name} {'passed' if passed else 'FAILED'} in "
+                 f"{time.monotonic() - started:.1f}s (log {run.paths.relative(log)})")
+    if passed:
         run.head = commit
         return MergeRecord(status="merged", tip=tip, commit=commit,
                            verify_log=run.paths.relative(log))

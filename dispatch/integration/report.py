@@ -32,13 +32,15 @@ class Row:
     results: str | None
     conflicts: dict[str, list[str]]
     out_of_scope: list[str]
+    setup_failed: str | None = None  # the setup log, when its setup failed
 
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
           tips: dict[str, str]) -> Path:
-    chosen = [ws for ws in state.plan.workstreams if ws.name in state.workstreams]
-    rows = parallel_map(lambda ws: _row(paths, state, prediction, tips, ws.name, ws.title),
-                        chosen, threads=4)
+    titles = {ws.name: ws.title for ws in state.plan.workstreams}
+    rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
+        name, f"{name} (no longer in the spec: renamed or removed?)")), state.names(),
+        threads=4)
     assert state.integration is not None
     merged = [row.name for row in rows if row.merge_status == "merged"]
     text = render.render(
@@ -56,7 +58,7 @@ def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
     record = state.workstreams[name]
     assert state.integration is not None
     merge = state.integration.merges.get(name)
-    tip = tips.get(name)
+    tip = tips.get(name) if name not in prediction.unmergeable else None
     start = record.start_commit or state.base  # its own work, without its dependencies'
     return Row(
         name=name, title=title, session_status=record.status, worker=record.worker,
@@ -66,7 +68,9 @@ def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         commits=history.commit_log(paths.root, f"{start}..{tip}") if tip else [],
         diffstat=history.diffstat(paths.root, start, tip) if tip else "",
         results=results_text(paths, name), conflicts=prediction.conflicts_of(name),
-        out_of_scope=prediction.out_of_scope.get(name, []))
+        out_of_scope=prediction.out_of_scope.get(name, []),
+        setup_failed=(record.setup.log or "its setup log") if record.setup.status == "failed"
+        else None)
 
 
 def results_text(paths: FeaturePaths, name: str) -> str | None:

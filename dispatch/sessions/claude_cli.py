@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError
-from dispatch.state.plan import AgentOptions
+from dispatch.state.plan import DEFAULT_AGENT, AgentOptions
 
-DEFAULTS = AgentOptions(model="sonnet", permission_mode="acceptEdits", allowed_tools=["Bash"])
+DEFAULTS = DEFAULT_AGENT
 INSTALL_HINT = ("install Claude Code ('npm install -g @anthropic-ai/claude-code'), or pass "
                 "--claude PATH or set CLAUDE_CLI_PATH; to try dispatch without it use "
                 "--rehearse, to provision only use --no-agents")
@@ -45,6 +45,40 @@ def find_claude(option: str | None) -> list[str]:
         raise DispatchError(f"claude program {found} is not executable; fix it with "
                             f"'chmod +x {found}' or point --claude at the right file")
     return [str(Path(found).absolute())]
+
+
+# The CLI version the contract tests run (./run, CLAUDE_CODE_VERSION): flags and result
+# shapes change between versions.
+TESTED_VERSION = "2.1.197"
+VERSION_TIMEOUT = 20.0
+
+
+def expect_runs(program: list[str]) -> list[str]:
+    """Check, spending no tokens, that the program runs: `claude --version` (offline, about
+    0.1 s). Raises when it does not; returns warnings (a version the tests do not cover)."""
+    import subprocess
+
+    env = {**os.environ, "DISABLE_AUTOUPDATER": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+    try:
+        proc = subprocess.run([*program, "--version"], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, env=env, timeout=VERSION_TIMEOUT,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise DispatchError(f"{program[-1]} --version did not answer in {VERSION_TIMEOUT:.0f}s; "
+                            f"is it the claude program? {INSTALL_HINT}") from None
+    except OSError as exc:
+        raise DispatchError(f"{program[-1]} cannot run ({exc.strerror or exc}); "
+                            f"{INSTALL_HINT}") from None
+    version = proc.stdout.strip().split(" ", 1)[0] if proc.stdout.strip() else ""
+    if proc.returncode != 0 or not version[:1].isdigit():
+        said = (proc.stderr.strip() or proc.stdout.strip() or "nothing").splitlines()[-1][:200]
+        raise DispatchError(f"{program[-1]} --version failed (exit {proc.returncode}: {said}); "
+                            f"is it the claude program? {INSTALL_HINT}")
+    if version != TESTED_VERSION:
+        return [f"claude {version} is not the version dispatch is tested with "
+                f"({TESTED_VERSION}); if sessions fail in odd ways, install that one"]
+    return []
 
 
 def rehearsal_program() -> list[str]:

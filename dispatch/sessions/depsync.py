@@ -1,7 +1,12 @@
 """Bringing a workstream's branch up to date with the branches it depends on.
 
 Runs in the workstream's own worktree before its session starts, one merge per dependency so
-that a conflict names the dependency that caused it.
+that a conflict names the dependency that caused it. The merges are dispatch's own commits,
+made like integration's: computed in memory (`git merge-tree` + `git commit-tree`), never
+signed, whatever the user's merge settings, then checked out with a fast-forward (a branch
+with nothing of its own yet simply moves forward). A dependency's force-added working files
+(`.workstream/`) are left out, as in integration, so they never overwrite this worktree's
+own TASKS.md.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.gitops import merges, tree
+from dispatch.gitops import merges, refs, tree
+from dispatch.integration import candidate
 
 
 @dataclass
@@ -18,19 +24,49 @@ class SyncResult:
     conflict_with: str | None = None
     files: list[str] = field(default_factory=list)
     dirty: list[str] = field(default_factory=list)
+    problem: str | None = None  # why it could not even try (off its branch, odd history)
 
 
-def merge_dependencies(worktree: Path, name: str, deps: list[tuple[str, str]]) -> SyncResult:
-    """Merge each (dependency, branch) into the worktree's branch; stop at a conflict."""
+def merge_dependencies(worktree: Path, branch: str, base: str,
+                       deps: list[tuple[str, str]]) -> SyncResult:
+    """Merge each (dependency, its branch) into `branch`, checked out at `worktree`; stop at
+    the first conflict."""
     result = SyncResult()
     result.dirty = tree.dirty_paths(worktree)
     if result.dirty:
         return result
-    for dep, branch in deps:
-        conflicted = merges.merge_into_checkout(worktree, branch,
-                                                f"Merge {dep} workstream into {name}")
-        if conflicted is not None:
-            result.conflict_with, result.files = dep, conflicted
+    if refs.current_branch(worktree) != branch:
+        result.problem = f"its worktree is not on its branch {branch}"
+        return result
+    for dep, dep_branch in deps:
+        if not _merge_one(worktree, branch, base, dep, dep_branch, result):
             return result
         result.merged.append(dep)
     return result
+
+
+def _merge_one(worktree: Path, branch: str, base: str, dep: str, dep_branch: str,
+               result: SyncResult) -> bool:
+    head = refs.head(worktree)
+    tip = refs.branch_commit(worktree, dep_branch)
+    if tip is None:
+        result.problem = f"the branch {dep_branch} of its dependency {dep} is missing"
+        return False
+    found = candidate.prepare(worktree, base, tip)
+    if found.problem is not None:
+        result.problem = f"its dependency {dep}: {found.problem}"
+        return False
+    if refs.is_ancestor(worktree, tip, head):
+        return True  # already in (merged by an earlier run)
+    if refs.is_ancestor(worktree, head, found.merge_tip):
+        tree.fast_forward(worktree, found.merge_tip)  # nothing of its own yet: no merge
+        return True
+    merged_tree, files = merges.merge_tree(worktree, head, found.merge_tip)
+    if merged_tree is None:
+        result.conflict_with, result.files = dep, files
+        return False
+    name = branch.rsplit("/", 1)[-1]
+    commit = merges.commit_tree(worktree, merged_tree, [head, found.merge_tip],
+                                f"Merge {dep} workstream into {name}")
+    tree.fast_forward(worktree, commit)
+    return True

@@ -78,8 +78,22 @@ def _owned_files(feature_dir: Path | None, name: str) -> list[str]:
     return []
 
 
+def _inside(worktree: Path, relative: str) -> bool:
+    """Whether writing `relative` stays in the worktree: no absolute path, no `..`, and no
+    symlink on the way (a repository can commit one pointing anywhere)."""
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        return False
+    path = worktree
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink():
+            return False
+    return True
+
+
 def _touch_owned_files(worktree: Path, name: str, feature_dir: Path | None) -> list[str]:
-    targets = _owned_files(feature_dir, name)[:3] or [f"rehearsal/{name}.md"]
+    targets = [f for f in _owned_files(feature_dir, name) if _inside(worktree, f)][:3] or \
+        [f"rehearsal/{name}.md"]
     for relative in targets:
         path = worktree / relative
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,13 @@ again by its session id, so no session is ever started twice.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from functools import partial
 
 from dispatch.core import procs, render
+from dispatch.core.errors import DispatchError
 from dispatch.gitops import refs
 from dispatch.sessions import claude_cli, depsync, done_check, launch, run_result, transitions
 from dispatch.sessions.run_result import RunOutcome
@@ -33,6 +33,7 @@ class Run:
     popen: subprocess.Popen[bytes] | None = None
     started: float = field(default_factory=time.monotonic)
     timed_out: float | None = None
+    record_failures: float | None = None  # when recording its end first failed
 
     @classmethod
     def adopted(cls, paths: FeaturePaths, record: SessionRecord, pid: int | None) -> Run:
@@ -76,9 +77,14 @@ def _dependencies_merged(paths: FeaturePaths, store: StateStore, state: FeatureS
             if dep not in record.deps_merged]
     if not todo:
         return True
-    result = depsync.merge_dependencies(paths.worktree(record.name), record.name, todo)
+    result = depsync.merge_dependencies(paths.worktree(record.name), record.branch,
+                                        state.base, todo)
     store.update(partial(_merged, name=record.name, merged=result.merged))
-    if result.dirty:
+    if result.problem:
+        why = (f"dispatch could not merge its dependencies: {result.problem}; fix that in "
+               f"{paths.relative(paths.worktree(record.name))}, then 'dispatch resume "
+               f"{record.name}'")
+    elif result.dirty:
         why = (f"uncommitted changes in its worktree ({', '.join(result.dirty[:5])}) keep "
                "dispatch from merging its dependencies; commit or stash them, then 'dispatch "
                f"resume {record.name}'")
@@ -106,8 +112,9 @@ def _launch(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
                                                                              state.feature),
                              files)
     except OSError as exc:
-        store.set(name, status="failed", pid=None,
-                  error=f"cannot run {argv[0]}: {exc.strerror or exc}")
+        why = (f"cannot run {argv[0]}: {exc.strerror or exc} — install Claude Code or point "
+               "CLAUDE_CLI_PATH at it, then 'dispatch resume --all'")
+        store.update(partial(_halt, name=name, why=why))
         return None
     store.set(name, pid=popen.pid, pid_started=procs.start_time(popen.pid))
     return Run(name, files, popen.pid, popen)
@@ -139,13 +146,26 @@ def finish_run(paths: FeaturePaths, store: StateStore, run: Run, returncode: int
             "the session ended with no result while no supervisor was watching it"))
     state = store.load()
     record = state.workstreams[run.name]
+    if outcome.session_id and record.session_id and outcome.session_id != record.session_id:
+        outcome.problems.append(f"it names session {outcome.session_id[:40]!r}, not this "
+                                f"run's {record.session_id}")
     check = follow_up = None
     if outcome.kind == "success" and record.status != "stopped":
-        check, follow_up = _check_work(paths, state, record)
+        check, follow_up = _checked_work(paths, state, record)
     store.update(partial(_apply, name=run.name, outcome=outcome, check=check,
                          follow_up=follow_up, timed_out=run.timed_out))
     if check is not None and check.done:
         _collect_results(paths, run.name)
+
+
+def _checked_work(paths: FeaturePaths, state: FeatureState,
+                  record: SessionRecord) -> tuple[done_check.Check, str | None]:
+    """The done check; a worktree git cannot read (a worker replaced its .git, deleted its
+    branch) makes the work unchecked, not the supervisor crash."""
+    try:
+        return _check_work(paths, state, record)
+    except DispatchError as exc:
+        return done_check.Check(0, [f"its work could not be checked: {exc.message}"]), None
 
 
 def _check_work(paths: FeaturePaths, state: FeatureState,
@@ -155,9 +175,10 @@ def _check_work(paths: FeaturePaths, state: FeatureState,
     not_in = [state.base] + [f"refs/heads/{state.workstreams[d].branch}"
                              for d in record.depends_on if d in state.workstreams]
     log = paths.logs / f"{record.name}.verify.log"
-    check = done_check.check(paths.worktree(record.name), not_in, ws.verify or state.plan.verify,
-                             launch.session_env(record, state.feature), log,
-                             paths.relative(log))
+    verify = done_check.Verify(ws.verify or state.plan.verify,
+                               launch.session_env(record, state.feature), log,
+                               paths.relative(log))
+    check = done_check.check(paths.worktree(record.name), record.branch, not_in, verify)
     follow_up = None
     if state.run.follow_up and not check.done and not record.followed_up:
         context = briefing.context(paths, state, ws)
@@ -168,9 +189,10 @@ def _check_work(paths: FeaturePaths, state: FeatureState,
 
 def _collect_results(paths: FeaturePaths, name: str) -> None:
     """Keep a copy of RESULTS.md beside the state: the report quotes it after cleanup."""
-    source = paths.worktree(name) / workfiles.RESULTS
-    paths.results.mkdir(exist_ok=True)
-    shutil.copyfile(source, paths.results / f"{name}.md")
+    text = workfiles.read_results(paths.worktree(name))
+    if text is not None:
+        paths.results.mkdir(exist_ok=True)
+        (paths.results / f"{name}.md").write_text(text)
 
 
 def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_check.Check | None,
@@ -183,6 +205,9 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
         transitions.record_run(record, outcome, now())
         return
     transitions.apply(record, outcome, state.run, now(), check, follow_up, timed_out)
+    ended = state.workstreams[name]  # (the same record, as `apply` left it)
+    if ended.fixable and ended.status == "failed" and not state.run.halted:
+        state.run.halted = f"{name} failed: {ended.error}"  # the others would too
     if state.workstreams[name].status != "pending":  # a follow-up keeps its prompt
         record.resume_prompt = None
 
@@ -190,3 +215,11 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
 def _merged(state: FeatureState, name: str, merged: list[str]) -> None:
     record = state.workstreams[name]
     record.deps_merged += [dep for dep in merged if dep not in record.deps_merged]
+
+
+def _halt(state: FeatureState, name: str, why: str) -> None:
+    """The program is missing: every session would fail the same way."""
+    assert state.run is not None
+    record = state.workstreams[name]
+    record.status, record.pid, record.error, record.fixable = "failed", None, why, True
+    state.run.halted = f"{name} failed: {why}"

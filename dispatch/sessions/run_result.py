@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from dispatch.sessions import result_fields
 from dispatch.state.paths import FeaturePaths
 
 Kind = Literal["success", "error", "crash", "killed"]
@@ -50,6 +51,10 @@ class RunOutcome:
     session_id: str | None = None
     subtype: str | None = None
     errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # fields of the result that were invalid
+    # Why every session would fail the same way (not logged in, a bad key), with the fix:
+    # nothing more should be launched until a person has fixed it.
+    feature_wide: str | None = None
 
 
 def interpret(returncode: int | None, stdout: bytes, stderr_tail: str) -> RunOutcome:
@@ -67,13 +72,13 @@ def interpret(returncode: int | None, stdout: bytes, stderr_tail: str) -> RunOut
 
 
 def _from_result(data: dict[str, Any]) -> RunOutcome:
-    outcome = RunOutcome("error", cost_usd=_number(data.get("total_cost_usd")),
-                         num_turns=int(_number(data.get("num_turns"))),
-                         duration_ms=int(_number(data.get("duration_ms"))),
-                         session_id=data.get("session_id"), subtype=data.get("subtype"),
-                         errors=[str(e) for e in data.get("errors") or []])
-    text = str(data.get("result") or "")
-    if outcome.subtype == "success" and not data.get("is_error"):
+    fields = result_fields.read(data)
+    outcome = RunOutcome("error", cost_usd=fields.cost_usd, num_turns=fields.num_turns,
+                         duration_ms=fields.duration_ms, session_id=fields.session_id,
+                         subtype=fields.subtype, errors=fields.errors,
+                         problems=fields.problems)
+    text = fields.result
+    if outcome.subtype == "success" and not fields.is_error:
         outcome.kind, outcome.message = "success", text
     elif outcome.subtype in _PERMANENT_SUBTYPES:
         outcome.message = f"{_PERMANENT_SUBTYPES[outcome.subtype]} ({'; '.join(outcome.errors)})"
@@ -82,8 +87,21 @@ def _from_result(data: dict[str, Any]) -> RunOutcome:
         outcome.transient = _transient_text(outcome.message)
     else:
         outcome.message = text or "; ".join(outcome.errors) or "the session reported an error"
-        outcome.transient = _transient_api_error(data.get("api_error_status"), text)
+        outcome.transient = _transient_api_error(fields.api_error_status, text)
+        outcome.feature_wide = _login_problem(fields.api_error_status, text)
     return outcome
+
+
+LOGIN_FIX = ("log in (run `claude` and /login) or set ANTHROPIC_API_KEY, then "
+             "'dispatch resume --all'")
+
+
+def _login_problem(status: int | None, text: str) -> str | None:
+    if status in (401, 403) or re.search(
+            r"not logged in|invalid api key|authentication[_ ]error|oauth token|/login",
+            text, re.I):
+        return LOGIN_FIX
+    return None
 
 
 def _transient_api_error(status: object, text: str) -> bool:
@@ -109,10 +127,6 @@ def _result_object(stdout: bytes) -> dict[str, Any] | None:
         if isinstance(data, dict) and data.get("type") == "result":
             return data
     return None
-
-
-def _number(value: object) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 def _signal(returncode: int | None) -> str:

@@ -19,16 +19,18 @@ class Decision:
     reason: str = ""
 
 
-def decide(state: FeatureState, now: datetime, running: int) -> list[Decision]:
-    """One decision per startable workstream, in spec order."""
+def decide(state: FeatureState, now: datetime, running: int,
+           skip: set[str] | frozenset[str] = frozenset()) -> list[Decision]:
+    """One decision per startable workstream, in spec order (`skip`: never launch these)."""
     assert state.run is not None
     capacity = state.run.max_parallel - running
-    over_budget = _over_budget(state)
+    over_budget = _over_budget(state) or _halted(state)
     decisions = []
     for ws in state.plan.workstreams:
         record = state.workstreams.get(ws.name)
-        if record is None or record.status not in STARTABLE:
-            continue
+        if record is None or record.status not in STARTABLE or ws.name in skip or \
+                record.setup.status in ("pending", "running"):
+            continue  # (a pending setup runs first: see the supervisor)
         decision = _decide_one(state, record, now)
         if decision.action == "launch":
             if over_budget:
@@ -63,11 +65,18 @@ def _over_budget(state: FeatureState) -> str:
     return ""
 
 
-def can_progress(state: FeatureState, running: set[str]) -> bool:
-    """Whether anything will still happen without a person: a run, a retry, a launch."""
+def _halted(state: FeatureState) -> str:
+    assert state.run is not None
+    return f"not launched: {state.run.halted}" if state.run.halted else ""
+
+
+def can_progress(state: FeatureState, running: set[str],
+                 skip: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether anything will still happen without a person: a run, a retry, a launch
+    (`skip`: workstreams that will not be launched)."""
     if running:
         return True
-    if _over_budget(state):
+    if _over_budget(state) or _halted(state):
         return False
     memo: dict[str, bool] = {}
 
@@ -75,7 +84,8 @@ def can_progress(state: FeatureState, running: set[str]) -> bool:
         if name not in memo:
             record = state.workstreams.get(name)
             memo[name] = False  # guards against cycles in a damaged state
-            memo[name] = record is not None and record.status in STARTABLE and all(
+            memo[name] = record is not None and record.status in STARTABLE and \
+                name not in skip and all(
                 state.workstreams[d].status == "done" or moves(d)
                 for d in record.depends_on if d in state.workstreams) and all(
                 d in state.workstreams for d in record.depends_on)

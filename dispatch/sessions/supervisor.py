@@ -15,20 +15,27 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from types import FrameType
 
 from dispatch.core import procs
-from dispatch.sessions import launch, scheduler
+from dispatch.sessions import launch, scheduler, setup_run
 from dispatch.sessions.run import Run, finish_run, start_run
 from dispatch.state.locks import FileLock
-from dispatch.state.model import FeatureState, now
+from dispatch.state.model import FeatureState, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 
 POLL_SECONDS = 0.2
 LOCK_PATIENCE = 2.0
+# How long a finished run's record may fail to be written (a state folder unwritable for a
+# moment, a lock held too long) before it is recorded as failed by the simplest write there is.
+RECORD_PATIENCE = 30.0
+# Consecutive ticks that could not even read the state before the supervisor gives up.
+MAX_BROKEN_TICKS = 150
 
 
 class Supervisor:
@@ -36,7 +43,10 @@ class Supervisor:
         self.paths = paths
         self.store = StateStore(paths)
         self.runs: dict[str, Run] = {}
+        self.setups: dict[str, setup_run.SetupRun] = {}
         self.stopping = False
+        self.broken_ticks = 0
+        self.unlaunchable: set[str] = set()  # start_run raised for these: not tried again
 
     def run(self) -> None:
         lock = FileLock(self.paths.lock("supervisor"))
@@ -47,13 +57,28 @@ class Supervisor:
         try:
             self._adopt()
             while not self.stopping:
-                self._reap()
-                self._schedule()
-                if not self.runs and self._finished(lock):
+                if self._tick() and not self.runs and self._finished(lock):
                     return
                 time.sleep(POLL_SECONDS)
         finally:
             lock.release()
+
+    def _tick(self) -> bool:
+        """One round of reaping and launching; False when the state could not be used.
+        One workstream's failure stays that workstream's (see `_isolated`)."""
+        try:
+            self._reap_setups()
+            self._start_setups()
+            self._reap()
+            self._schedule()
+        except Exception:
+            self.broken_ticks += 1
+            log_exception("a supervisor tick failed")
+            if self.broken_ticks >= MAX_BROKEN_TICKS:
+                raise
+            return False
+        self.broken_ticks = 0
+        return True
 
     def _stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping = True  # sessions keep running; a later supervisor adopts them
@@ -62,7 +87,8 @@ class Supervisor:
         # Decide and let go of the supervisor lock while holding the state lock: a `resume`
         # that adds work either lands before (and is seen) or finds the lock free.
         with self.store.locked_file():
-            if scheduler.can_progress(self.store.load(), set(self.runs)):
+            state = self.store.load()
+            if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable):
                 return False
             lock.release()
             return True
@@ -72,19 +98,84 @@ class Supervisor:
         are finished from their output files."""
         state = self.store.load()
         for record in state.workstreams.values():
-            if record.status != "running":
+            if record.status == "running":
+                self._isolated(record.name, "adopting its run", partial(self._adopt_one, record))
+            elif record.status == "setting_up":
+                self._isolated(record.name, "adopting its setup",
+                               partial(self._adopt_setup, record))
+
+    def _adopt_one(self, record: SessionRecord) -> None:
+        pid = record.pid
+        if pid is None and record.session_id:
+            pid = launch.find_session_process(record.session_id)
+            if pid is not None:  # its launcher died before saving the pid: save it now
+                self.store.set(record.name, pid=pid, pid_started=procs.start_time(pid))
+        run = Run.adopted(self.paths, record, pid)
+        if pid is not None and procs.is_alive(pid, record.pid_started if record.pid else None):
+            self.runs[record.name] = run
+        else:
+            self._finish(run, None, orphaned=True)
+
+    def _adopt_setup(self, record: SessionRecord) -> None:
+        adopted = setup_run.adopt(self.paths, record)
+        if adopted is not None:
+            self.setups[record.name] = adopted
+            return
+        _, exit_file = setup_run.files(self.paths, record.name)
+        if exit_file.exists():  # it ended while nobody watched: record what it did
+            log, _ = setup_run.files(self.paths, record.name)
+            self._record_setup(setup_run.SetupRun(record.name, 0, log, exit_file, 0.0))
+        else:  # killed with its supervisor: run it again
+            self.store.set(record.name, status="pending", setup=record.setup.model_copy(
+                update={"status": "pending", "pid": None}))
+
+    def _start_setups(self) -> None:
+        state = self.store.load()
+        assert state.run is not None
+        waiting: dict[str, dict[str, object]] = {}
+        for name in state.names():
+            record = state.workstreams[name]
+            if record.setup.status != "pending" or record.status not in ("pending", "waiting"):
                 continue
-            pid = record.pid
-            if pid is None and record.session_id:
-                pid = launch.find_session_process(record.session_id)
-                if pid is not None:  # its launcher died before saving the pid: save it now
-                    self.store.set(record.name, pid=pid, pid_started=procs.start_time(pid))
-            run = Run.adopted(self.paths, record, pid)
-            if pid is not None and procs.is_alive(pid, record.pid_started if record.pid else
-                                                  None):
-                self.runs[record.name] = run
-            else:
-                finish_run(self.paths, self.store, run, returncode=None, orphaned=True)
+            if len(self.setups) < state.run.setup_jobs:
+                self._isolated(name, "starting its setup", partial(self._start_setup, record))
+            elif not record.error:
+                waiting[name] = {"error": f"its setup waits for a free slot "
+                                          f"({state.run.setup_jobs} at once)"}
+        if waiting:
+            self.store.set_many(waiting)
+
+    def _start_setup(self, record: SessionRecord) -> None:
+        started = setup_run.start(self.paths, record)
+        self.setups[record.name] = started
+        self.store.set(record.name, status="setting_up", error=None,
+                       setup=setup_run.running(record, started.pid))
+
+    def _reap_setups(self) -> None:
+        for name, run in list(self.setups.items()):
+            timed_out = time.monotonic() - run.started > setup_run.SETUP_TIMEOUT
+            if timed_out:
+                procs.stop_group(run.pid)
+            elif not run.ended():
+                continue
+            if self._isolated(name, "recording its setup",
+                              partial(self._record_setup, run, timed_out)):
+                del self.setups[name]
+
+    def _record_setup(self, run: setup_run.SetupRun, timed_out: bool = False) -> None:
+        state = self.store.load()
+        assert state.run is not None
+        record = state.workstreams[run.name]
+        found = setup_run.result(self.paths, run, record, timed_out)
+        allowed = state.run.allow_setup_failure or bool(state.plan.allow_setup_failure)
+        if found.status == "ok" or allowed:
+            self.store.set(run.name, setup=found, status="pending", error=None)
+            return
+        why = "timed out" if timed_out else f"exit {found.exit_code}"
+        self.store.set(run.name, setup=found, status="setup_failed", error=(
+            f"setup `{found.command}` failed ({why}; see {found.log}); its session waits: fix "
+            f"it, then 'dispatch setup {state.feature} {run.name}' (or start with "
+            "--allow-setup-failure)"))
 
     def _reap(self) -> None:
         for name, run in list(self.runs.items()):
@@ -92,24 +183,75 @@ class Supervisor:
             if returncode == Run.STILL_RUNNING:
                 run.enforce_timeout(self._timeout())
                 continue
-            del self.runs[name]
-            finish_run(self.paths, self.store, run, returncode)
+            if self._finish(run, returncode):
+                del self.runs[name]
+
+    def _finish(self, run: Run, returncode: int | None, *, orphaned: bool = False) -> bool:
+        """Record a run that ended; False to try again at the next tick."""
+        try:
+            finish_run(self.paths, self.store, run, returncode, orphaned=orphaned)
+            return True
+        except Exception as exc:
+            log_exception(f"recording {run.name}'s run failed")
+            run.record_failures = run.record_failures or time.monotonic()
+            if time.monotonic() - run.record_failures < RECORD_PATIENCE:
+                return False
+            return self._isolated(run.name, "recording its run", partial(
+                self.store.set, run.name, status="failed", pid=None, error=(
+                    f"dispatch could not record this run ({type(exc).__name__}: {exc}); see "
+                    f"{self.paths.relative(self.paths.logs)}/supervisor.log, then 'dispatch "
+                    f"resume {run.name}'")))
+
+    def _isolated(self, name: str, what: str, action: Callable[[], object]) -> bool:
+        """Run `action` for one workstream; if it raises, that workstream alone is marked
+        failed (when the state can be written) and the supervisor goes on."""
+        try:
+            action()
+            return True
+        except Exception as exc:
+            return self._failed(name, what, exc)
+
+    def _failed(self, name: str, what: str, exc: Exception) -> bool:
+        log_exception(f"{what} for {name} failed")
+        try:
+            self.store.set(name, status="failed", pid=None, error=(
+                f"dispatch failed while {what} ({type(exc).__name__}: {exc}); see "
+                f"{self.paths.relative(self.paths.logs)}/supervisor.log"))
+        except Exception:
+            log_exception(f"marking {name} failed failed too")
+            return False
+        return True
 
     def _timeout(self) -> float | None:
         state = self.store.load()
         return state.run.session_timeout if state.run else None
 
     def _schedule(self) -> None:
-        for decision in scheduler.decide(self.store.load(), now(), len(self.runs)):
+        state = self.store.load()
+        for decision in scheduler.decide(state, now(), len(self.runs), self.unlaunchable):
             if decision.action == "launch":
-                run = start_run(self.paths, self.store, decision.name)
-                if run is not None:
-                    self.runs[decision.name] = run
+                self._launch(decision.name)
         # Why the others wait, said after the launches so that it names their new status.
-        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs))
-                 if d.action != "launch"]
+        notes = [d for d in scheduler.decide(self.store.load(), now(), len(self.runs),
+                                             self.unlaunchable) if d.action != "launch"]
         if notes:
             self.store.update(partial(_note, decisions=notes))
+
+    def _launch(self, name: str) -> None:
+        try:
+            run = start_run(self.paths, self.store, name)
+        except Exception as exc:
+            self.unlaunchable.add(name)  # a second try would only fail the same way
+            self._failed(name, "starting its session", exc)
+            return
+        if run is not None:
+            self.runs[name] = run
+
+
+def log_exception(what: str) -> None:
+    """A traceback in the supervisor's log (its stderr): the evidence for a bug report."""
+    print(f"[{now().isoformat()}] {what}:\n{traceback.format_exc()}", file=sys.stderr,
+          flush=True)
 
 
 def _note(state: FeatureState, decisions: list[scheduler.Decision]) -> None:

@@ -28,6 +28,8 @@ def record_run(record: SessionRecord, outcome: RunOutcome, now: datetime) -> Non
         record.session_created = False  # start it anew with --session-id next time
     if IN_USE in outcome.message:
         record.session_created = True  # it exists after all: resume it next time
+    if outcome.problems:
+        record.note(f"run {record.attempts}: invalid result ({'; '.join(outcome.problems)})")
 
 
 def apply(record: SessionRecord, outcome: RunOutcome, run: RunSettings, now: datetime,
@@ -44,6 +46,9 @@ def apply(record: SessionRecord, outcome: RunOutcome, run: RunSettings, now: dat
         _after_success(record, check, follow_up)
     elif outcome.kind == "killed":
         record.status, record.error = "interrupted", outcome.message
+    elif outcome.feature_wide is not None:
+        _fail(record, f"{outcome.message} — {outcome.feature_wide}")
+        record.fixable = True
     elif (outcome.transient or NO_CONVERSATION in outcome.message or
           IN_USE in outcome.message) and record.retries < run.max_attempts - 1:
         delay = run.backoff_base * 2 ** record.retries
@@ -62,6 +67,9 @@ def _after_success(record: SessionRecord, check: Check | None,
                    follow_up: str | None) -> None:
     assert check is not None
     record.commits = check.commits
+    record.tip = check.tip or record.tip
+    for note in check.notes:
+        record.note(note)
     record.transient = False
     if check.done:
         record.status, record.error = "done", None

@@ -25,4 +25,5 @@ class Frontmatter(AgentOptions):
     base_port: int | None = Field(default=None, ge=1024, le=65000)
     max_parallel: int | None = Field(default=None, ge=1, le=64)
     budget_usd: float | None = Field(default=None, gt=0)
+    allow_setup_failure: bool | None = None
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

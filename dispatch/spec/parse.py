@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
-from dispatch.spec import dependencies
+from dispatch.spec import dependencies, placeholders, safety
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.fields import Fields, collect_fields
 from dispatch.spec.frontmatter import Frontmatter
@@ -48,7 +48,8 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
         raise SpecError(shown, None, NO_WORKSTREAMS_HELP)
     workstreams = _workstreams(drafts, source, shown)
     plan = _plan(source, blocks, workstreams, shown, path)
-    plan.warnings.extend(_warnings(plan))
+    placeholders.check(plan, shown)
+    plan.warnings.extend(_warnings(plan) + safety.warnings(plan))
     return plan
 
 
@@ -180,6 +181,8 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
             names.is_valid_ref_component(p) for p in branch.split("/"))):
         raise SpecError(shown, draft.line, f"branch {branch!r} of workstream '{name}' is not a "
                         "valid git branch name")
+    for path in draft.fields.files:
+        safety.check_owned_path(path, shown, draft.line, name)
     agent = AgentOptions.model_validate(
         override.model_dump(include=set(AgentOptions.model_fields)) if override else {})
     goal = draft.fields.goal or draft.fields.description or draft.title
@@ -223,7 +226,8 @@ def _plan(source: SpecSource, blocks: list[Block], workstreams: list[Workstream]
     agent = AgentOptions.model_validate(fm.model_dump(include=set(AgentOptions.model_fields)))
     return Plan(feature=feature, title=title, spec=str(path), base=fm.base, setup=fm.setup,
                 verify=fm.verify, base_port=fm.base_port, max_parallel=fm.max_parallel,
-                budget_usd=fm.budget_usd, agent=agent, workstreams=workstreams)
+                budget_usd=fm.budget_usd, allow_setup_failure=fm.allow_setup_failure,
+                agent=agent, workstreams=workstreams)
 
 
 def _first_h1(blocks: list[Block]) -> str | None:

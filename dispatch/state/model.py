@@ -12,19 +12,22 @@ from dispatch.state.plan import AgentOptions, Plan
 SCHEMA_VERSION = 1
 
 Status = Literal[
-    "provisioning",  # worktree, files or setup not finished yet
+    "provisioning",  # worktree or files not finished yet
+    "setting_up",  # the supervisor runs its setup command (e.g. `uv sync`)
+    "setup_failed",  # its setup failed; its session waits (unless setup failure is allowed)
     "pending",  # ready, no session started yet
     "waiting",  # its dependencies are not done yet
     "running",  # a session is working
     "retrying",  # a transient failure; the same session is resumed after a pause
     "done",  # finished, with commits and RESULTS.md (and a passing verify, if any)
     "needs_attention",  # finished but incomplete, or its branch could not be updated
-    "failed",  # the session failed for a reason retrying will not fix
+    "failed",  # the session failed for a reason retrying will not fix (`fixable`: outside
+    # the workstream, e.g. not logged in: `dispatch resume --all` once it is fixed)
     "blocked",  # a dependency failed
     "stopped",  # stopped by `dispatch stop`; resumable
     "interrupted",  # the process died without reporting; resumable
 ]
-SetupStatus = Literal["ok", "failed", "skipped", "none"]
+SetupStatus = Literal["pending", "running", "ok", "failed", "skipped", "none"]
 Worker = Literal["claude", "rehearsal"]
 
 
@@ -38,6 +41,8 @@ class SetupResult(BaseModel):
     exit_code: int | None = None
     log: str | None = None  # relative to the repository root
     seconds: float | None = None
+    pid: int | None = None  # while it runs (its process group)
+    started_at: datetime | None = None
 
 
 class SessionRecord(BaseModel):
@@ -60,9 +65,11 @@ class SessionRecord(BaseModel):
     finished_at: datetime | None = None
     last_checkpoint: str | None = None
     error: str | None = None
-    total_cost_usd: float = 0.0  # summed over every run of the session
-    num_turns: int = 0
-    duration_ms: int = 0
+    # Summed over every run of the session. Never negative or infinite: a worker's numbers
+    # are checked before they are booked (sessions/result_fields.py).
+    total_cost_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    num_turns: int = Field(default=0, ge=0)
+    duration_ms: int = Field(default=0, ge=0)
     attempts: int = 0  # runs started (first launch, retries, follow-ups, resumes)
     retries: int = 0  # automatic retries since the last start or resume
     transient: bool = False  # the last failure looked transient (retried by resuming)
@@ -74,7 +81,14 @@ class SessionRecord(BaseModel):
     start_commit: str | None = None  # the branch when its first session began (after its
     # dependencies were merged in): its own work is start_commit..tip
     commits: int = 0  # commits ahead of the base when the session last ended
+    tip: str | None = None  # the branch's commit when its work was last checked
     last_output: str | None = None  # raw output of the latest run, relative to the root
+    notes: list[str] = Field(default_factory=list)  # what dispatch noticed (newest last)
+    fixable: bool = False  # failed for a reason outside the workstream (see RunSettings.halted)
+
+    def note(self, text: str, keep: int = 20) -> None:
+        """Remember something a person should know (an invalid result, a repaired branch)."""
+        self.notes = [*self.notes, text][-keep:]
 
 
 class RunSettings(BaseModel):
@@ -89,6 +103,11 @@ class RunSettings(BaseModel):
     follow_up: bool = True
     session_timeout: float | None = None  # seconds; a session running longer is stopped
     backoff_base: float = 2.0  # retries wait 2, 4, 8, 16 s...
+    setup_jobs: int = 4  # setup commands the supervisor runs at once
+    allow_setup_failure: bool = False  # a session may start on a worktree whose setup failed
+    # Set when a session failed for a reason no retry fixes and every session would meet
+    # (not logged in, an invalid key, the program missing): nothing more is launched.
+    halted: str | None = None
 
 
 MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]
@@ -130,6 +149,16 @@ class FeatureState(BaseModel):
     workstreams: dict[str, SessionRecord] = Field(default_factory=dict)
     integration: IntegrationState | None = None
     external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
+
+    def names(self) -> list[str]:
+        """Every workstream with a record: the plan's order first, then any the current plan
+        no longer has (renamed or removed from an edited spec after they ran)."""
+        planned = [ws.name for ws in self.plan.workstreams if ws.name in self.workstreams]
+        return planned + [name for name in self.workstreams if name not in planned]
+
+    def owned_files(self, name: str) -> tuple[str, ...]:
+        known = {ws.name: ws for ws in self.plan.workstreams}
+        return tuple(known[name].files) if name in known else ()
 
     def total_cost(self) -> float:
         return sum(record.total_cost_usd for record in self.workstreams.values())

@@ -21,7 +21,9 @@ REPORT = "INTEGRATION.md"
 LOGS = "logs"
 RESULTS = "results"
 INTEGRATION = "integration"  # the integration worktree
-FEATURE_ENTRIES = (STATE_FILE, PLAN_FILE, COORDINATION, REPORT, LOGS, RESULTS, INTEGRATION)
+SPEC_SNAPSHOT = "spec.md"  # the spec as planned: what the workers read
+FEATURE_ENTRIES = (STATE_FILE, PLAN_FILE, COORDINATION, REPORT, LOGS, RESULTS, INTEGRATION,
+                   SPEC_SNAPSHOT)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class FeaturePaths:
     @property
     def coordination(self) -> Path:
         return self.dir / COORDINATION
+
+    @property
+    def spec_snapshot(self) -> Path:
+        return self.dir / SPEC_SNAPSHOT
 
     @property
     def report(self) -> Path:
@@ -95,5 +101,7 @@ def pick_feature(root: Path, given: str | None) -> str:
     if not known:
         raise DispatchError("no features yet; start one with 'dispatch start specs/<spec>.md'")
     if len(known) > 1:
-        raise DispatchError(f"several features exist ({', '.join(known)}); name one")
+        raise DispatchError(f"several features exist ({', '.join(known)}); name one with "
+                            f"-f (e.g. -f {known[0]}), or as the first argument of status, "
+                            "check, integrate and clean")
     return known[0]

@@ -29,6 +29,12 @@ class AgentOptions(BaseModel):
         return self.model_copy(update=other.model_dump(exclude_none=True))
 
 
+# What a session gets when neither the spec nor the command line says (why: see
+# sessions/claude_cli.py).
+DEFAULT_AGENT = AgentOptions(model="sonnet", permission_mode="acceptEdits",
+                             allowed_tools=["Bash"])
+
+
 class Workstream(BaseModel):
     """One parallel unit of work: its own worktree, branch and Claude session."""
 
@@ -59,6 +65,7 @@ class Plan(BaseModel):
     base_port: int | None = None
     max_parallel: int | None = None
     budget_usd: float | None = None
+    allow_setup_failure: bool | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     workstreams: list[Workstream]
     warnings: list[str] = Field(default_factory=list)

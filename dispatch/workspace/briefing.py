@@ -22,6 +22,7 @@ def context(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> dict[st
         "worktree": str(paths.worktree(ws.name)), "work_dir": WORK_DIR,
         "tasks_file": TASKS, "results_file": RESULTS,
         "coordination": str(paths.coordination),
+        "spec_file": str(paths.spec_snapshot),
         "verify": ws.verify or plan.verify,
         "waits_for": [state.workstreams[d] for d in ws.depends_on if d in state.workstreams],
         "waited_by": plan.dependents(ws.name),
@@ -33,6 +34,8 @@ def write_tasks(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> Non
     worktree = paths.worktree(ws.name)
     ensure_work_dir(worktree)
     target = worktree / TASKS
+    if target.is_symlink():  # never write through a link (dispatch made none)
+        target.unlink()
     if not target.exists():
         target.write_text(render.render("TASKS.md.j2", paths.root,
                                         **context(paths, state, ws)))
@@ -45,8 +48,8 @@ def write_coordination(paths: FeaturePaths, state: FeatureState) -> None:
     rows = [{"ws": ws, "record": state.workstreams[ws.name]} for ws in state.plan.workstreams
             if ws.name in state.workstreams]
     paths.coordination.write_text(render.render(
-        "COORDINATION.md.j2", paths.root, plan=state.plan, rows=rows, spec=state.spec or "-",
-        base=state.base))
+        "COORDINATION.md.j2", paths.root, plan=state.plan, rows=rows,
+        spec=str(paths.spec_snapshot), base=state.base))
 
 
 def prompt(name: str, paths: FeaturePaths, state: FeatureState, ws: Workstream) -> str:

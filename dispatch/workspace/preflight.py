@@ -8,6 +8,7 @@ that waited for another one sees the other's work.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from dispatch.state.plan import Plan, Workstream
 from dispatch.state.store import StateStore
 from dispatch.workspace import ports
 from dispatch.workspace.envfile import EnvSource, read_root_env
+from dispatch.workspace.workfiles import WORK_DIR
 
 PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096
 
@@ -30,6 +32,9 @@ class StartOptions:
     base_port: int | None = None
     setup: str | None = None
     run_setup: bool = True
+    # Run setup before returning (`--no-agents`: nobody else will), or leave it to the
+    # supervisor, which runs it before each workstream's session (so `start` returns fast).
+    setup_now: bool = True
     copy_env: bool = True
     force: bool = False
     setup_jobs: int = 4
@@ -68,6 +73,7 @@ def prepare(repo: repository.Repo, plan: Plan, options: StartOptions) -> Prepara
     prep = Preparation(repo, paths, base, state, env)
     branches = refs.local_branches(repo.root)
     listed = worktrees.listed(repo.root)
+    expect_feature_folder_is_dispatchs(paths, listed)
     held = {wt.branch: wt for wt in listed if wt.branch}
     # `git worktree add` killed half-way leaves a path git knows, detached, with no commit.
     prep.half_made = {wt.path.resolve() for wt in listed if wt.branch is None and
@@ -81,7 +87,38 @@ def prepare(repo: repository.Repo, plan: Plan, options: StartOptions) -> Prepara
             job.record.ports = ports.assign(bases, position, taken)
         prep.jobs.append(job)
     _expect_short_paths(prep)
+    _expect_plain_work_dir(prep)
     return prep
+
+
+def expect_feature_folder_is_dispatchs(paths: FeaturePaths,
+                                       listed: list[worktrees.Worktree]) -> None:
+    """Refuse when `.worktrees/<feature>` (or a folder above it) is a git worktree someone
+    made by hand: `.worktrees/<name>` is a common place for them."""
+    folder, root = paths.dir.resolve(), paths.root.resolve()
+    for worktree in listed:
+        path = worktree.path.resolve()
+        if path != root and (folder == path or path in folder.parents):
+            what = f"branch {worktree.branch}" if worktree.branch else "a detached HEAD"
+            raise DispatchError(
+                f"{paths.relative(paths.dir)} is inside a git worktree that dispatch did not "
+                f"make ({path}, on {what}); dispatch keeps its features there: move that "
+                "worktree away ('git worktree move') or name the feature differently")
+
+
+def expect_no_strangers(paths: FeaturePaths, plan: Plan) -> None:
+    """A feature folder without dispatch's state must hold nothing but dispatch's own lock
+    files (and folders where worktrees go, judged one by one later): anything else is
+    someone's, and mixing a feature into it would hide it."""
+    if not paths.dir.is_dir() or paths.state_file.exists() or paths.plan_file.exists():
+        return
+    planned = {ws.name for ws in plan.workstreams}
+    strangers = sorted(e.name for e in paths.dir.iterdir() if e.name not in planned and
+                       not re.fullmatch(r"\.\w+\.lock|logs", e.name))
+    if strangers:
+        raise DispatchError(f"{paths.relative(paths.dir)} already holds files that dispatch "
+                            f"did not write ({', '.join(strangers[:3])}); move them away, or "
+                            "name the feature differently ('feature:' in the spec)")
 
 
 def _base(repo: repository.Repo, plan: Plan, options: StartOptions,
@@ -132,14 +169,27 @@ def _job(prep: Preparation, ws: Workstream, record: SessionRecord | None, branch
 
 
 def _expect_adoptable(prep: Preparation, job: Job, *, force: bool) -> None:
+    """A branch that exists already is worked on only when dispatch made it, or it is the
+    default `<feature>/<workstream>` name at exactly the base (a run whose state was lost),
+    or `--force` says so. Adopted branches are never deleted by `clean`."""
     branch, root = job.record.branch, prep.repo.root
-    ours = not job.new_record and job.record.created_branch
-    if ours or force or refs.is_ancestor(root, f"refs/heads/{branch}", prep.base):
+    if not job.new_record and job.record.created_branch:
         return
+    tip = refs.branch_commit(root, branch)
+    default = branch == f"{prep.paths.feature}/{job.ws.name}"
+    if force or (default and tip == prep.base):
+        return
+    if not default:
+        raise DispatchError(f"branch '{branch}' (the **Branch** of workstream '{job.ws.name}') "
+                            "already exists and dispatch did not make it; its worker would "
+                            "commit on it: name a new branch in the spec, or pass --force to "
+                            "let it work on that branch as it is")
     extra = refs.count_commits(root, f"{prep.base}..refs/heads/{branch}")
-    raise DispatchError(f"branch '{branch}' already exists with {extra} commit(s) not in the "
-                        "base and was not made by this feature; rename or delete it yourself, "
-                        "or pass --force to adopt it as it is")
+    where = f"with {extra} commit(s) not in the base" if extra else \
+        f"at {(tip or '')[:10]}, behind the base {prep.base[:10]},"
+    raise DispatchError(f"branch '{branch}' already exists {where} and was not made by this "
+                        "feature; rename or delete it yourself, or pass --force to adopt it "
+                        "as it is")
 
 
 def _plan_worktree(job: Job, path: Path, holder: worktrees.Worktree | None, paths: FeaturePaths,
@@ -177,3 +227,14 @@ def _expect_short_paths(prep: Preparation) -> None:
             raise DispatchError(f"worktree paths for '{job.ws.name}' would be {full} characters "
                                 f"long (the limit is {PATH_MAX}); move the repository to a "
                                 "shorter path or use shorter names")
+
+
+def _expect_plain_work_dir(prep: Preparation) -> None:
+    """A `.workstream` that the base commit holds as a symlink or a file would make every
+    worktree's TASKS.md land wherever it points."""
+    entry = history.top_level_entry(prep.repo.root, prep.base, WORK_DIR)
+    if entry is not None and not entry.startswith("040000 "):
+        raise DispatchError(f"the base commit holds '{WORK_DIR}' as a symlink or a file; "
+                            "dispatch keeps each worktree's TASKS.md and RESULTS.md in that "
+                            f"folder: remove it from the repository ('git rm {WORK_DIR}') "
+                            "and commit, then start again")

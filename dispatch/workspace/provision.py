@@ -39,7 +39,11 @@ def provision(repo: Repo, plan: Plan, options: StartOptions,
               progress: Progress = lambda _msg: None,
               warn: Progress = lambda _msg: None) -> FeatureState:
     """Make every workstream ready to run; returns the saved state."""
-    folder = FeaturePaths(repo.root, plan.feature).dir
+    paths = FeaturePaths(repo.root, plan.feature)
+    folder = paths.dir
+    # Before anything is written there (even a lock file): the folder must be dispatch's.
+    preflight.expect_feature_folder_is_dispatchs(paths, worktrees.listed(repo.root))
+    preflight.expect_no_strangers(paths, plan)
     created_dir = not folder.exists()
     if created_dir:
         preflight.prepare(repo, plan, options)  # every guard, before any change
@@ -216,33 +220,47 @@ def _write_files(store: StateStore, prep: Preparation) -> None:
 
 def _setup_all(store: StateStore, prep: Preparation, options: StartOptions,
                progress: Progress) -> None:
+    """New worktrees get their setup command (recorded as pending, or run now); a setup
+    that failed in an earlier run is tried again."""
     state = store.load()
-    todo = [job for job in prep.jobs if state.workstreams[job.ws.name].status == "provisioning"]
-    commands = {job.ws.name: options.setup or state.plan.setup or
-                detect(prep.paths.worktree(job.ws.name)) for job in todo}
-    to_run = [job for job in todo if options.run_setup and commands[job.ws.name]]
-    nothing_to_run = {job.ws.name: {"setup": _no_setup(commands[job.ws.name]),
-                                    "status": "pending"} for job in todo if job not in to_run}
-    if nothing_to_run:
-        store.set_many(nothing_to_run)
-    if not to_run:
-        return
-    progress(f"running setup in {len(to_run)} worktree(s)")
-    with ThreadPoolExecutor(max_workers=min(options.setup_jobs, len(to_run))) as pool:
-        futures = {pool.submit(_setup_one, prep, job, commands[job.ws.name], state): job
-                   for job in to_run}
+    names = [job.ws.name for job in prep.jobs]
+    fresh = [n for n in names if state.workstreams[n].status == "provisioning"]
+    retry = [n for n in names if state.workstreams[n].setup.status == "failed" and
+             state.workstreams[n].status in ("setup_failed", "pending")]
+    commands = {n: options.setup or state.plan.setup or detect(prep.paths.worktree(n))
+                for n in fresh}
+    commands.update({n: state.workstreams[n].setup.command for n in retry})
+    to_run = [n for n in [*fresh, *retry] if options.run_setup and commands[n]]
+    changes: dict[str, dict[str, object]] = {
+        n: {"setup": _no_setup(commands[n]), "status": "pending"} for n in fresh
+        if n not in to_run}
+    if not options.setup_now:
+        changes.update({n: {"setup": SetupResult(command=commands[n], status="pending"),
+                            "status": "pending", "error": None} for n in to_run})
+    if changes:
+        store.set_many(changes)
+    if options.setup_now and to_run:
+        _run_setups(store, prep, options, {n: commands[n] for n in to_run}, progress)
+
+
+def _run_setups(store: StateStore, prep: Preparation, options: StartOptions,
+                commands: dict[str, str | None], progress: Progress) -> None:
+    progress(f"running setup in {len(commands)} worktree(s)")
+    state = store.load()
+    with ThreadPoolExecutor(max_workers=min(options.setup_jobs, len(commands))) as pool:
+        futures = {pool.submit(_setup_one, prep, name, command, state): name
+                   for name, command in commands.items()}
         for future in as_completed(futures):  # record each as it ends: status shows progress
-            store.set(futures[future].ws.name, setup=future.result(), status="pending")
+            store.set(futures[future], setup=future.result(), status="pending")
 
 
 def _no_setup(command: str | None) -> SetupResult:
     return SetupResult(command=command, status="skipped" if command else "none")
 
 
-def _setup_one(prep: Preparation, job: Job, command: str | None,
+def _setup_one(prep: Preparation, name: str, command: str | None,
                state: FeatureState) -> SetupResult:
     assert command is not None
-    log = prep.paths.logs / f"{job.ws.name}.setup.log"
-    env = {key: str(port) for key, port in state.workstreams[job.ws.name].ports.items()}
-    return run_setup(command, prep.paths.worktree(job.ws.name), log, env,
-                     prep.paths.relative(log))
+    log = prep.paths.logs / f"{name}.setup.log"
+    env = {key: str(port) for key, port in state.workstreams[name].ports.items()}
+    return run_setup(command, prep.paths.worktree(name), log, env, prep.paths.relative(log))

@@ -69,8 +69,8 @@ def test_check_integrate_and_clean_with_one_conflict(four: Path, cli: Cli) -> No
 
     cleaned = cli("clean")
     assert cleaned.code == 1
-    assert cleaned.err == ("kept branch four/cli: 1 commit(s) not in four/integration; "
-                           "integrate it or pass --force\n")
+    assert cleaned.err == ("kept branch four/cli: 1 commit(s) in no other branch; integrate "
+                           "(or merge) it first, or pass --force\n")
     assert git(repo, "branch", "--list", "four/*", "--format=%(refname:short)").split() == [
         "four/cli", "four/integration"]
     assert not (repo / ".worktrees/four/api").exists()
@@ -178,7 +178,7 @@ def test_a_branch_deleted_by_hand_is_skipped(four: Path, cli: Cli) -> None:
     git(four, "worktree", "remove", "--force", str(four / ".worktrees/four/web"))
     git(four, "branch", "-D", "four/web")
     result = cli("integrate")
-    assert result.code == 0, result
+    assert result.code == 1, result  # a done workstream was left out
     assert merges(four)["web"] == {
         "status": "skipped", "tip": None, "commit": None, "files": [], "collides_with": [],
         "verify_log": None, "reason": "its branch is missing (deleted by hand?)"}
@@ -188,6 +188,7 @@ def test_a_verify_command_that_cannot_run(four: Path, cli: Cli) -> None:
     work(four, "api", {"api/a.txt": "a"})
     result = cli("integrate", "--verify", "no-such-test-runner --all")
     assert (result.code, result.err) == (1, (
+        "verifying the integration branch before any merge: no-such-test-runner --all\n"
         "dispatch: error: the verify command `no-such-test-runner --all` already fails on the "
         "integration branch before any merge (see "
         ".worktrees/four/logs/integration.verify.base.log); fix it or run without --verify\n"))
@@ -200,10 +201,10 @@ def test_clean_force_and_dry_run(four: Path, cli: Cli) -> None:
     write(four / ".worktrees/four/web", {"web/draft.txt": "uncommitted"})
     dry = cli("clean", "--dry-run")
     assert "would remove worktree .worktrees/four/api" in dry.out
-    assert dry.err == ("kept branch four/api: 1 commit(s) not in the base; integrate it or "
-                       "pass --force\n"
-                       "kept worktree .worktrees/four/web: 1 uncommitted file(s) "
-                       "(web/draft.txt); commit them or pass --force\n")
+    assert dry.err == ("kept branch four/api: 1 commit(s) in no other branch; integrate (or "
+                       "merge) it first, or pass --force\n"
+                       "kept worktree .worktrees/four/web: 1 uncommitted or untracked "
+                       "file(s) (web/draft.txt): commit them, or pass --force\n")
     assert (four / ".worktrees/four/api").exists()
     forced = cli("clean", "--force")
     assert forced.code == 0, forced

@@ -213,6 +213,20 @@ def test_new_name_creates_a_spec_skeleton(repo: Path, cli: Cli) -> None:
     (spec,) = (repo / "specs").glob("*_voice-search.md")
     assert result.out.startswith(f"Created specs/{spec.name}.\n")
     assert not (repo / ".worktrees").exists()
+    untouched = cli("plan", f"specs/{spec.name}")  # never a paid session on "A concrete task"
+    assert (untouched.code, untouched.err) == (1, (
+        f"dispatch: error: specs/{spec.name}:15: workstream 'first-part' still holds the "
+        "skeleton's placeholder text (line(s) 15, 16, 17, 18): replace it with the real goal, "
+        "files and tasks, or delete that workstream\n"))
+    text = spec.read_text()
+    for placeholder, real in (("**Goal**: ...", "**Goal**: Index the catalogue."),
+                              ("What this workstream delivers, in one sentence.", "Search it."),
+                              ("`path/owned/by/this/workstream/**`", "`search/**`"),
+                              ("`another/path/**`", "`index/**`"),
+                              ("A concrete task", "Build it"), ("Another task", "Test it"),
+                              ("A task that needs the first two", "Wire them")):
+        text = text.replace(placeholder, real)
+    spec.write_text(text)
     planned = cli("plan", f"specs/{spec.name}", "--json")
     assert json.loads(planned.out)["feature"] == "voice-search"
 

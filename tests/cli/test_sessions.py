@@ -97,8 +97,11 @@ def test_not_logged_in_fails_without_retry(repo: Path, cli: Cli,
     assert cli("start", "specs/three.md", "--retry-delay", "0").code == 0
     done = settle(repo)
     assert statuses(done) == {"api": "failed", "web": "done", "docs": "blocked"}
-    assert done["api"]["error"] == "Not logged in · Please run /login"
+    assert done["api"]["error"] == (
+        "Not logged in · Please run /login — log in (run `claude` and /login) or set "
+        "ANTHROPIC_API_KEY, then 'dispatch resume --all'")
     assert done["api"]["attempts"] == 1 and done["api"]["transient"] is False
+    assert done["api"]["fixable"] is True
     assert done["docs"]["error"] == "dependency api is failed"
     assert [c["workstream"] for c in fake_claude.calls()].count("api") == 1
 
@@ -127,7 +130,8 @@ def test_incomplete_work_gets_one_follow_up(repo: Path, cli: Cli,
     assert done["web"]["status"] == "done" and done["web"]["attempts"] == 2
     follow_up = [c for c in fake_claude.calls() if c["workstream"] == "web"][1]
     assert follow_up["resume"] is True
-    assert "- no commits on the branch: commit your work" in follow_up["prompt"]
+    assert "- no commits on the branch three/web: commit your work there" in \
+        follow_up["prompt"]
     assert "- no .workstream/RESULTS.md: write it" in follow_up["prompt"]
 
 

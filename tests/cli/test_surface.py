@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +14,7 @@ import yaml
 
 from dispatch.commands import install
 from tests.support.cli import Result
-from tests.support.gitrepo import commit, git
+from tests.support.gitrepo import commit, git, write
 from tests.support.paths import REPO_ROOT
 from tests.support.sessions import THREE, settle, statuses
 
@@ -102,3 +103,34 @@ def test_demo_with_claude_needs_claude(tmp_path: Path, monkeypatch: pytest.Monke
                            str(tmp_path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "claude (Claude Code) is not on PATH" in proc.stdout + proc.stderr
+
+
+def test_install_commands_warns_about_a_look_alike_command(repo: Path, cli: Cli) -> None:
+    write(repo, {".claude/commands/dispatch.md": "---\ndescription: mine\n---\nMy own thing\n"})
+    result = cli("install-commands")
+    assert result.code == 0, result
+    assert result.err == (f"warning: {repo / '.claude/commands/dispatch.md'} is a different "
+                          "command that Claude Code lists as /dispatch; rename or remove it if "
+                          "it is not what you want\n")
+
+
+@pytest.mark.parametrize(("shell", "env"), [
+    ("bash", {"COMP_WORDS": "dispatch stop ", "COMP_CWORD": "2"}),
+    ("zsh", {"_TYPER_COMPLETE_ARGS": "dispatch stop "}),
+    ("fish", {"_TYPER_COMPLETE_ARGS": "dispatch stop ", "_TYPER_COMPLETE_FISH_ACTION":
+              "get-args"}),
+])
+def test_shell_completion_names_features_and_workstreams(
+        repo: Path, cli: Cli, shell: str, env: dict[str, str]) -> None:
+    commit(repo, {"specs/three.md": THREE})
+    assert cli("start", "specs/three.md", "--no-agents").code == 0
+    base = {**os.environ, "_DISPATCH_COMPLETE": f"complete_{shell}"}
+    done = subprocess.run([sys.executable, "-m", "dispatch"], cwd=repo, env={**base, **env},
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert all(name in done.stdout for name in ("api", "web", "docs")), done.stdout
+    feature = subprocess.run([sys.executable, "-m", "dispatch"], cwd=repo, env={
+        **base, **env, "COMP_WORDS": "dispatch status t", "COMP_CWORD": "2",
+        "_TYPER_COMPLETE_ARGS": "dispatch status t"}, capture_output=True, text=True,
+        check=False)
+    assert "three" in feature.stdout

@@ -23,9 +23,11 @@ Only the standard library is used, so the tests need nothing beyond pytest.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -144,6 +146,13 @@ def request_kind(headers: Mapping[str, str], body: JSON) -> str:
 # --------------------------------------------------------------------------- replies
 
 
+# Ids are unique across stand-ins (a run token, and one counter for every instance): a
+# session resumed against a new stand-in must not get a tool_use id it already holds (the
+# CLI takes a repeated id for an interrupted tool call).
+_RUN = uuid.uuid4().hex[:8]
+_SEQ = itertools.count(1)
+
+
 def _message(model: str, seq: int, step: Text | ToolCalls) -> JSON:
     """The complete (non-streamed) Messages API reply for a step."""
     if isinstance(step, Text):
@@ -151,12 +160,13 @@ def _message(model: str, seq: int, step: Text | ToolCalls) -> JSON:
         stop_reason = "end_turn"
     else:
         content = [
-            {"type": "tool_use", "id": f"toolu_{seq:04d}_{i}", "name": c.name, "input": c.input}
+            {"type": "tool_use", "id": f"toolu_{_RUN}{seq:04d}_{i}", "name": c.name,
+             "input": c.input}
             for i, c in enumerate(step.calls)
         ]
         stop_reason = "tool_use"
     return {
-        "id": f"msg_standin_{seq:04d}",
+        "id": f"msg_standin_{_RUN}{seq:04d}",
         "type": "message",
         "role": "assistant",
         "model": model,
@@ -335,7 +345,7 @@ class StandinAPI:
             kind = request_kind(headers, body)
         with self._lock:
             self.requests.append(Recorded(handler.command, handler.path, headers, body, kind))
-            seq = len(self.requests)
+            seq = next(_SEQ)
             step = self._take_step() if kind in ("main", "subagent") else Text(self.side_text)
         if body is None or kind == "other":
             handler.send_json(200, _other_reply(path))

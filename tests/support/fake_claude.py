@@ -15,7 +15,11 @@ until `<path>` exists; tests/support/fakes.py `Barrier` drives it), "sleep" (sec
 "until" (after any "sleep", wait until a wall-clock moment so that several workers finish at
 the same instant: epoch seconds, or the path of a file that will hold them — wait for the
 file, then for its moment), "do" ("work" | "nowork" | "commit" | "results" | "conflict"),
-"reply" (see REPLIES), "cost", "turns". After the last step: work + success.
+"reply" (see REPLIES), "cost", "turns", or "raw" (print exactly this, `$SESSION` replaced by
+the session id, and exit with "exit"), "run_before_reply" (an argv run after the work).
+"do": "break_git" replaces the worktree's .git link with garbage; "detach", "own_branch" and
+"diverge" commit off the workstream's branch (see LEAVE_BRANCH). After the last step: work +
+success.
 """
 
 from __future__ import annotations
@@ -137,7 +141,26 @@ def git(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
 
 
+LEAVE_BRANCH = {
+    "detach": [["checkout", "-q", "--detach"], ["work"]],
+    "own_branch": [["switch", "-q", "-c", "worker-own"], ["work"]],
+    "diverge": [["work"], ["checkout", "-q", "--detach", "HEAD~1"],
+                ["commit", "-q", "--allow-empty", "-m", "diverged from the branch"]],
+}
+
+
 def do_work(action: str, workstream: str, run: int) -> None:
+    if action == "break_git":  # a worker that replaced its worktree's .git link
+        Path(".git").unlink()
+        Path(".git").write_text("gitdir: /nonexistent\n")
+        return
+    if action in LEAVE_BRANCH:  # workers run git themselves: they leave their branch
+        for args in LEAVE_BRANCH[action]:
+            if args == ["work"]:
+                do_work("work", workstream, run)
+            else:
+                git(*args)
+        return
     work_dir = Path(".workstream")
     if action in ("work", "commit", "conflict"):
         target = Path("shared.txt") if action == "conflict" else Path("work") / f"{workstream}.txt"
@@ -146,7 +169,9 @@ def do_work(action: str, workstream: str, run: int) -> None:
         with target.open("a" if action != "conflict" else "w") as handle:
             handle.write(text)
         git("add", "-A")
-        git("commit", "-q", "-m", f"{workstream}: run {run}")
+        # A worker whose commits work even where signing is configured (it signs, or
+        # skips it): the tests of dispatch's own commits need the worker's to succeed.
+        git("-c", "commit.gpgsign=false", "commit", "-q", "-m", f"{workstream}: run {run}")
     if action in ("work", "results", "conflict"):
         tasks = work_dir / "TASKS.md"
         if tasks.exists():
@@ -177,6 +202,9 @@ REPLIES: dict[str, tuple[int, dict[str, Any] | str]] = {
 
 
 def reply(step: dict[str, Any], session_id: str) -> int:
+    if "raw" in step:  # exactly this on stdout: a result a misbehaving CLI could print
+        sys.stdout.write(str(step["raw"]).replace("$SESSION", session_id))
+        return int(step.get("exit", 0))
     kind = str(step.get("reply", "success"))
     if kind == "huge":
         sys.stdout.write("x" * (50 * 1024 * 1024))
@@ -261,6 +289,8 @@ def main(argv: list[str]) -> int:
     if "until" in step:
         wait_until(step["until"])
     do_work(str(step.get("do", "work")), workstream, runs)
+    if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
+        subprocess.run(step["run_before_reply"], check=True)
     log_end(workstream, session_id)
     return reply(step, session_id)
 

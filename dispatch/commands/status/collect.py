@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from dispatch.core import procs
+from dispatch.core.errors import DispatchError
 from dispatch.core.parallel import parallel_map
 from dispatch.gitops import refs, tree
 from dispatch.state import locks
@@ -38,6 +39,7 @@ class Live:
     uncommitted: int
     results: bool
     unrecorded: bool = False  # it ended with a result that no supervisor has recorded yet
+    problem: str | None = None  # git could not read its branch or worktree
 
 
 @dataclass
@@ -76,9 +78,18 @@ def is_shaped(data: Any) -> bool:
         return False
     records = data.get("workstreams")
     return isinstance(data.get("feature"), str) and isinstance(data.get("base"), str) and \
-        isinstance(records, dict) and all(isinstance(r, dict) and RECORD_KEYS <= r.keys()
-                                          and isinstance(r.get("setup"), dict)
-                                          for r in records.values())
+        isinstance(records, dict) and all(_shaped_record(r) for r in records.values())
+
+
+def _shaped_record(record: Any) -> bool:
+    return isinstance(record, dict) and RECORD_KEYS <= record.keys() and \
+        isinstance(record["setup"], dict) and \
+        all(_finite(record[key]) for key in ("total_cost_usd", "num_turns", "attempts"))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and \
+        value == value and abs(value) != float("inf")
 
 
 def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:
@@ -87,7 +98,7 @@ def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:
     records = list(state["workstreams"].values())
     tips = refs.branch_tips(paths.root)
     views = dict(zip([r["name"] for r in records],
-                     parallel_map(partial(_live, paths, state["base"], tips), records, threads),
+                     parallel_map(partial(_live, paths, state, tips), records, threads),
                      strict=True))
     dead = [r["name"] for r in records if r["status"] == "running"
             and not views[r["name"]].alive and not views[r["name"]].unrecorded]
@@ -96,20 +107,36 @@ def snapshot(paths: FeaturePaths, threads: int = 4) -> Snapshot:
     return Snapshot(state, views, supervisor, datetime.now(timezone.utc))
 
 
-def _live(paths: FeaturePaths, base: str, tips: dict[str, str], record: Record) -> Live:
+def _live(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],
+          record: Record) -> Live:
     worktree = paths.worktree(record["name"])
     exists = (worktree / ".git").exists()
     done, total = workfiles.count_tasks(worktree)
-    tip = tips.get(record["branch"])
-    ahead = 0 if tip in (None, base) else refs.count_commits(paths.root, f"{base}..{tip}")
-    dirty = [p for p in tree.dirty_paths(worktree) if not p.startswith(workfiles.WORK_DIR)] \
-        if exists else []
     alive = record["pid"] is not None and procs.is_alive(record["pid"], record["pid_started"])
-    return Live(alive=alive, exists=exists, tasks_done=done, tasks_total=total,
-                commits_ahead=ahead, uncommitted=len(dirty),
-                results=(worktree / workfiles.RESULTS).is_file(),
+    live = Live(alive=alive, exists=exists, tasks_done=done, tasks_total=total,
+                commits_ahead=0, uncommitted=0,
+                results=workfiles.own_file(worktree, workfiles.RESULTS) is not None,
                 unrecorded=record["status"] == "running" and not alive and _has_result(
                     paths, record))
+    try:  # one worktree that git cannot read (a worker broke it) is that row's problem
+        live.commits_ahead = _own_commits(paths, state, tips, record)
+        live.uncommitted = len([p for p in tree.dirty_paths(worktree)
+                                if not p.startswith(workfiles.WORK_DIR)]) if exists else 0
+    except DispatchError as exc:
+        live.problem = exc.message
+    return live
+
+
+def _own_commits(paths: FeaturePaths, state: dict[str, Any], tips: dict[str, str],
+                 record: Record) -> int:
+    """Commits on the branch that are its own: not the base's, not its dependencies'."""
+    tip = tips.get(record["branch"])
+    if tip in (None, state["base"]):
+        return 0
+    records = state["workstreams"]
+    deps = [tips[records[d]["branch"]] for d in record.get("depends_on") or []
+            if d in records and records[d]["branch"] in tips]
+    return refs.count_own_commits(paths.root, tip, [state["base"], *deps])
 
 
 def _has_result(paths: FeaturePaths, record: Record) -> bool:

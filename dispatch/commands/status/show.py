@@ -6,23 +6,37 @@ import time
 from typing import TYPE_CHECKING
 
 from dispatch.commands.status import collect
+from dispatch.commands.status.view import status_json, status_table
 from dispatch.core import ui
+from dispatch.core.errors import DispatchError
+from dispatch.core.table import Format, render
 from dispatch.state.paths import FeaturePaths
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from dispatch.sessions.client import Supervision
-from dispatch.commands.status.view import status_json, status_table
 
 GIT_THREADS = 8  # git status is I/O bound: more threads than cores
 
 
-def print_status(paths: FeaturePaths, *, as_json: bool, verbose: bool = False) -> collect.Snapshot:
+def print_status(paths: FeaturePaths, *, fmt: Format | None, verbose: bool = False
+                 ) -> collect.Snapshot:
+    """`fmt` None: JSON."""
     snap = collect.snapshot(paths, GIT_THREADS)
-    if as_json:
+    if fmt is None:
         ui.print_json(status_json(snap))
     else:
-        ui.out().print(status_table(snap, verbose))
+        ui.show(status_table(snap, verbose), fmt)
     return snap
+
+
+def _live_view(paths: FeaturePaths, verbose: bool) -> RenderableType:
+    """The table for a refreshing terminal view: fits its width and height (every row and
+    the totals stay on the screen; notes shrink to one line)."""
+    width, height = ui.terminal_size()
+    return render(status_table(collect.snapshot(paths, GIT_THREADS), verbose), "rich", width,
+                  height)
 
 
 def watch(paths: FeaturePaths, interval: float, verbose: bool = False) -> None:
@@ -33,37 +47,32 @@ def watch(paths: FeaturePaths, interval: float, verbose: bool = False) -> None:
     with Live(console=ui.out(), auto_refresh=False) as live:
         try:
             while True:
-                live.update(status_table(collect.snapshot(paths, GIT_THREADS), verbose),
-                            refresh=True)
+                live.update(_live_view(paths, verbose), refresh=True)
                 time.sleep(interval)
         except KeyboardInterrupt:
             return
 
 
-def follow_until_done(supervision: Supervision, *, as_json: bool) -> int:
+def follow_until_done(supervision: Supervision, *, fmt: Format | None) -> int:
     """`start --wait`: show progress until the supervisor is done; 0 if all are done."""
     from rich.live import Live
 
     from dispatch.sessions.client import wait_finished
 
     paths = supervision.paths
-    if ui.out().is_terminal and not as_json:
+    if fmt == "rich" and ui.out().is_terminal:
         with Live(console=ui.out(), auto_refresh=False) as live:
             wait_finished(supervision, lambda _state: live.update(
-                status_table(collect.snapshot(paths, GIT_THREADS)), refresh=True))
+                _live_view(paths, verbose=False), refresh=True))
     else:
         wait_finished(supervision, lambda _state: None)
-    snap = collect.snapshot(paths, GIT_THREADS)
-    if as_json:
-        ui.print_json(status_json(snap))
-    else:
-        ui.out().print(status_table(snap))
+    snap = print_status(paths, fmt=fmt)
     statuses = {r["status"] for r in snap.records}
     return 0 if statuses == {"done"} else 1
 
 
 def command(feature: str | None, *, as_json: bool, watch_: bool, interval: float,
-            verbose: bool) -> int:
+            verbose: bool, fmt: str | None = None) -> int:
     """`dispatch status` (shared by the Typer command and the fast path in cli/fast.py)."""
     from pathlib import Path
 
@@ -80,8 +89,12 @@ def command(feature: str | None, *, as_json: bool, watch_: bool, interval: float
                 f"dispatch status {name}" for name in known))
         return 0
     paths = FeaturePaths(root, pick_feature(root, feature))
-    if watch_ and not as_json:
+    chosen = None if as_json else ui.choose_format(fmt)
+    if watch_ and chosen == "rich":
         watch(paths, interval, verbose)
+    elif watch_ and chosen is not None:
+        raise DispatchError("--watch refreshes a terminal in place; off a terminal run "
+                            "'dispatch status' when you want to look (or use --format rich)")
     else:
-        print_status(paths, as_json=as_json, verbose=verbose)
+        print_status(paths, fmt=chosen, verbose=verbose)
     return 0

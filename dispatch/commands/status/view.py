@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dispatch.commands.status.collect import Record, Snapshot, Totals, parse_time, totals
-
-if TYPE_CHECKING:
-    from rich.table import Table
+from dispatch.core.table import Column, Table
 
 
 def status_json(snap: Snapshot) -> dict[str, Any]:
@@ -37,6 +35,7 @@ def _record_json(snap: Snapshot, record: Record) -> dict[str, Any]:
         "uncommitted_files": live.uncommitted, "results_md": live.results,
         "worktree_exists": live.exists, "setup": record["setup"]["status"],
         "last_checkpoint": record["last_checkpoint"], "error": record["error"],
+        "problem": live.problem, "notes": record.get("notes", []),
     }
 
 
@@ -48,24 +47,24 @@ def _duration(record: Record, at: datetime) -> float | None:
     return round((end - parse_time(record["started_at"])).total_seconds(), 1)
 
 
-def status_table(snap: Snapshot, verbose: bool = False) -> Table:
-    from rich.table import Table
+COLUMNS = [
+    Column("workstream"), Column("status"), Column("tasks", "tasks {}"),
+    Column("commits", "commits {}", drop=3), Column("cost", right=True),
+    Column("turns", "{} turns", drop=4, right=True), Column("time", drop=2),
+    Column("note", "note: {}", wide=True)]
+VERBOSE = [Column("session", "session {}", drop=6), Column("pid", "pid {}", drop=5),
+           Column("ports", "ports {}", drop=5)]
 
+
+def status_table(snap: Snapshot, verbose: bool = False) -> Table:
     run = snap.state.get("run") or {}
     rehearsal = " — REHEARSAL (no Claude sessions, no cost)" \
         if run.get("worker") == "rehearsal" else ""
-    table = Table(title=f"{snap.state['feature']}{rehearsal}", title_justify="left",
-                  caption=_caption(snap, totals(snap)), caption_justify="left")
-    columns = ["workstream", "status", "tasks", "commits", "cost", "turns", "time", "note"]
-    if verbose:
-        columns[1:1] = ["session", "pid", "ports"]
-    for column in columns:
-        if column == "note":
-            table.add_column(column, overflow="fold", ratio=1)
-        else:  # short values that should stay on one line; the note takes what is left
-            table.add_column(column, no_wrap=column in ("workstream", "status"))
+    columns = [*COLUMNS[:2], *(VERBOSE if verbose else []), *COLUMNS[2:]]
+    table = Table(f"{snap.state['feature']}{rehearsal}", columns,
+                  footer=footer(snap, totals(snap)))
     for record in snap.records:
-        table.add_row(*_row(snap, record, verbose))
+        table.add(*_row(snap, record, verbose))
     return table
 
 
@@ -78,24 +77,29 @@ def _row(snap: Snapshot, record: Record, verbose: bool) -> list[str]:
            f"${record['total_cost_usd']:.2f}", str(record["num_turns"]),
            _clock(_duration(record, snap.taken_at)), _note(snap, record, live)]
     if verbose:
-        row[1:1] = [record["session_id"] or "-",
+        row[2:2] = [record["session_id"] or "-",
                     f"{record['pid'] or '-'}" + (" alive" if live.alive else ""),
-                    " ".join(f"{k}={v}" for k, v in record["ports"].items())]
+                    " ".join(f"{k}={v}" for k, v in record["ports"].items()) or "-"]
     return row
 
 
 def _note(snap: Snapshot, record: Record, live: Any) -> str:
     note = record["error"] or record["last_checkpoint"] or ""
+    setup = record["setup"]
+    if setup.get("status") == "failed" and record["status"] != "setup_failed":
+        note = f"setup failed (see {setup.get('log')}). " + note
     if live.unrecorded:
         note = (f"finished; not recorded yet (no supervisor is running: 'dispatch start "
                 f"{snap.state['feature']}' records it)")
+    if live.problem:
+        note = f"git cannot read it: {live.problem}. " + note
     if not live.exists and record["status"] != "provisioning":
         note = (f"worktree missing: 'dispatch start {snap.state['feature']}' recreates it. "
                 + note)
-    return _short(note) + (" [RESULTS.md]" if live.results else "")
+    return note + (" [RESULTS.md]" if live.results else "")
 
 
-def _caption(snap: Snapshot, summary: Totals) -> str:
+def footer(snap: Snapshot, summary: Totals) -> list[str]:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items()))
     line = (f"{counts} · cost ${summary.cost_usd:.2f} · tasks {summary.tasks_done}/"
             f"{summary.tasks_total}")
@@ -104,7 +108,13 @@ def _caption(snap: Snapshot, summary: Totals) -> str:
     if summary.eta_hours is not None:
         line += f" · ETA {_clock(summary.eta_hours * 3600)}"
     supervisor = f"supervisor pid {snap.supervisor}" if snap.supervisor else "no supervisor"
-    return f"{line} · {supervisor}"
+    lines = [f"{line} · {supervisor}"]
+    failed = [r["name"] for r in snap.records if r["setup"].get("status") == "failed"]
+    if failed:
+        lines.append(f"setup failed in {len(failed)} worktree(s): {', '.join(failed)} — see "
+                     f"'dispatch logs <workstream> --setup', retry with 'dispatch setup "
+                     f"{snap.state['feature']}'")
+    return lines
 
 
 def _clock(seconds: float | None) -> str:
@@ -113,8 +123,3 @@ def _clock(seconds: float | None) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-def _short(text: str, limit: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
