@@ -66,14 +66,27 @@ class Frames(threading.Thread):
             self.count = self.drawn.count(self.END)
 
 
+def interrupted(watcher: subprocess.Popen[bytes]) -> bytes:
+    """Ctrl-C, as a person ends a watch; one that does not end shows where it is stuck."""
+    watcher.send_signal(signal.SIGINT)
+    try:
+        return watcher.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        watcher.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        raise AssertionError(f"status --watch still runs 30s after Ctrl-C:\n"
+                             f"{watcher.communicate(timeout=30)[1].decode(errors='replace')}")\
+            from None
+
+
 def test_watch_process_stays_flat(repo: Path, cli: Cli) -> None:
     """Sampled without pause while it runs, windows counted in refreshes (not seconds): the
     idle footprint between refreshes in frames 16-20 is no larger than in frames 2-6, and
     no refresh leaves more than one git per status thread (8) running."""
     provisioned(repo, cli)
     terminal, its_side = pty.openpty()  # a terminal: it draws every refresh
-    watcher = subprocess.Popen([sys.executable, "-m", "dispatch", "status", "--watch",
-                                "--interval", "0.2"], cwd=repo, stdin=subprocess.DEVNULL,
+    watcher = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "dispatch",
+                                "status", "--watch", "--interval", "0.2"], cwd=repo,
+                               stdin=subprocess.DEVNULL,
                                stdout=its_side, stderr=subprocess.PIPE,
                                env={**os.environ, "TERM": "xterm"})
     os.close(its_side)
@@ -89,8 +102,7 @@ def test_watch_process_stays_flat(repo: Path, cli: Cli) -> None:
                             len(process.children(recursive=True))))
             time.sleep(0.002)
     finally:
-        watcher.send_signal(signal.SIGINT)
-        _, err = watcher.communicate(timeout=10)
+        err = interrupted(watcher)
         frames.join(10)
         os.close(terminal)
     assert watcher.returncode == 0, err
