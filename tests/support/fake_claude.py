@@ -16,7 +16,8 @@ until `<path>` exists; tests/support/fakes.py `Barrier` drives it), "sleep" (sec
 the same instant: epoch seconds, or the path of a file that will hold them — wait for the
 file, then for its moment), "do" ("work" | "nowork" | "commit" | "results" | "conflict"),
 "reply" (see REPLIES), "cost", "turns", or "raw" (print exactly this, `$SESSION` replaced by
-the session id, and exit with "exit"), "run_before_reply" (an argv run after the work).
+the session id, and exit with "exit"), "run_before_reply" (an argv run after the work),
+"hold_after" (a barrier like "hold", after the work: a worker that committed and still runs).
 "do": "broken" works but leaves BROKEN in its file (a verify that greps for it fails), "fix"
 does what the autopilot's hand-back prompt asks (merge the integration branch keeping both
 sides of a conflict, take BROKEN out), "break_git" replaces the worktree's .git link with
@@ -360,6 +361,8 @@ def main(argv: list[str]) -> int:
     do_work(str(step.get("do", "work")), workstream, runs, positional[-1] if positional else "")
     if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
         subprocess.run(step["run_before_reply"], check=True)
+    if "hold_after" in step:  # its work is committed, and it is still running
+        hold(str(step["hold_after"]), workstream)
     log_end(workstream, session_id)
     return reply(step, session_id)
 
