@@ -353,18 +353,23 @@ def main(argv: list[str]) -> int:
     step = next_step(workstream)
     if not take_an_api_slot():
         return reply({"reply": "api_529"}, session_id)
+    take_step(step, workstream, runs, positional[-1] if positional else "")
+    log_end(workstream, session_id)
+    return reply(step, session_id)
+
+
+def take_step(step: dict[str, Any], workstream: str, runs: int, prompt: str) -> None:
+    """Everything a step does before its reply, in order."""
     if "hold" in step:
         hold(str(step["hold"]), workstream)
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])
-    do_work(str(step.get("do", "work")), workstream, runs, positional[-1] if positional else "")
+    do_work(str(step.get("do", "work")), workstream, runs, prompt)
     if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
         subprocess.run(step["run_before_reply"], check=True)
     if "hold_after" in step:  # its work is committed, and it is still running
         hold(str(step["hold_after"]), workstream)
-    log_end(workstream, session_id)
-    return reply(step, session_id)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def _state(repo: Path, statuses: dict[str, str]) -> FeatureState:
         workstreams.append(Workstream(name=name, title=name, number=number, goal="g", line=number,
                                       raw=""))
         records[name] = SessionRecord(name=name, branch=f"f/{name}", path=f"wt/{name}",
-                                      status=status)  # type: ignore[arg-type]
+                                      status=status)
         git(repo, "branch", f"f/{name}", base)
     plan = Plan(feature="f", title="F", spec="specs/f.md", workstreams=workstreams)
     return FeatureState(feature="f", base=base, plan=plan, workstreams=records)
