@@ -240,7 +240,7 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
         return  # already recorded (by a supervisor that gave way to this one, say): once only
     record.booked_attempt = max(record.booked_attempt, attempt)
     running = sum(r.status == "running" for r in state.workstreams.values())
-    pacing.after_run(state.run, outcome, running, now())
+    pacing.after_run(state.run, outcome, running, now(), record.started_at)
     if record.status not in ("running", "stopped"):
         # Someone moved on while this run was ending (e.g. `resume --force` queued the next
         # run): book its cost, but its outcome must not overwrite what they decided.
