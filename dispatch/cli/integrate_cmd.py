@@ -73,7 +73,8 @@ def integrate_command(
     interval: Annotated[float, typer.Option(
         min=1, help="Seconds between polls with --watch.", rich_help_panel=_REMOTE)] = 60.0,
     min_branches: Annotated[int, typer.Option(
-        min=1, help="With --pattern: wait until at least this many branches match.",
+        min=1, help="With --pattern: wait until at least this many branches have come "
+             "(merged ones since deleted count).",
         rich_help_panel=_REMOTE)] = 1,
     delete_merged: Annotated[bool, typer.Option(
         help="Delete merged branches on --remote afterwards.", rich_help_panel=_REMOTE)

@@ -20,6 +20,7 @@ from dispatch.core.errors import DispatchError
 from dispatch.gitops import remotes
 from tests.support.cli import Result
 from tests.support.gitrepo import commit, git, snapshot
+from tests.support.integrate import FOUR, work
 from tests.support.segments import PATTERN, Machine, local_branch, merged, records
 
 Cli = Callable[..., Result]
@@ -396,3 +397,22 @@ def test_watch_pushes_the_result_and_keeps_a_branch_left_out(origin: Path, machi
         _out, err = watcher.communicate(timeout=30)
     assert watcher.returncode == 0, err
     assert "kept claude/segment-2 on origin: its segment staging/b.json was left out" in err
+
+
+def test_own_workstreams_are_collected_too(repo: Path, cli: Cli) -> None:
+    """Not only --pattern branches: a feature's own workstreams, merged by plain `integrate`."""
+    commit(repo, {"specs/four.md": FOUR}, "spec")
+    assert cli("start", "specs/four.md", "--no-agents").code == 0
+    work(repo, "web", {"web/data.json": '["from web"]'})
+    work(repo, "api", {"api/data.json": '["from api", 2]'})
+    work(repo, "cli", {"cli/data.json": '["cut short"'})
+    result = cli("integrate", "four", "--collect", "**/data.json", "--into", "public/all.json",
+                 "--json")
+    assert result.code == 1, result
+    shown = json.loads(result.out)["collect"]
+    assert [(s["path"], s["branch"], s["reason"]) for s in shown["segments"]] == [
+        ("api/data.json", "four/api", None),
+        ("cli/data.json", "four/cli", "not valid JSON: Expecting ',' delimiter (line 1, "
+                                      "column 13)"),
+        ("web/data.json", "four/web", None)]
+    assert merged(repo, "public/all.json", "four/integration") == ["from api", 2, "from web"]
