@@ -82,8 +82,9 @@ def after_run(state: FeatureState, name: str, check: Check | None) -> None:
     _hand_out(following, name, check.tip, at)
     record.status, record.error, record.resume_prompt = "pending", None, None
     record.followed_up, record.retries, record.transient = False, 0, False
-    taken = f" (taken from {following.owner})" if following.owner != name else ""
-    record.last_checkpoint = f"batch {following.number} of {following.owner} next{taken}"
+    if following.owner != name:
+        record.note(f"took batch {following.number} of {following.owner} (its files are in "
+                    f"no other batch of {following.owner})")
 
 
 def _hand_out(batch: Batch, worker: str, tip: str | None, at: datetime | None = None) -> None:

@@ -102,7 +102,8 @@ def test_ran_out_takes_from_the_end_of_the_longest_list_when_files_stay_disjoint
     finish(state, "short")
     taken = queue.assigned(state.queue, "short")
     assert taken is not None and (taken.owner, taken.number) == ("long", 4)
-    assert state.workstreams["short"].last_checkpoint == "batch 4 of long next (taken from long)"
+    assert state.workstreams["short"].notes == [
+        "took batch 4 of long (its files are in no other batch of long)"]
 
 
 @pytest.mark.parametrize(("files", "why"), [

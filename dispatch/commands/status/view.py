@@ -192,15 +192,17 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
         line += f" · {summary.tasks_per_hour:g} tasks/h"
     if summary.eta_hours is not None:
         line += f" · ETA {_clock(summary.eta_hours * 3600)}"
+    queue = queue_progress.progress(snap.state)
+    if queue is not None:  # TASKS.md holds the first batch only: the queue line counts
+        line = f"{counts} · cost ${summary.cost_usd:.2f}"
     supervisor = f"supervisor pid {snap.supervisor}" if snap.supervisor else "no supervisor"
     lines = [f"{line} · {supervisor}"]
+    if queue is not None:
+        lines.append(_queue_line(queue))
     pace = _concurrency_json(snap)
     if pace["limit"] is not None:
         lines.append(f"easing off: {pace['limit']} session(s) at once, of "
                      f"{pace['max_parallel']}: {pace['why']}")
-    queue = queue_progress.progress(snap.state)
-    if queue is not None:
-        lines.append(_queue_line(queue))
     autopilot = _autopilot_json(snap)
     if autopilot is not None:
         lines.append(f"autopilot: {len(autopilot['landed'])} of {len(snap.records)} landed in "
