@@ -101,6 +101,7 @@ def start(repo: Repo, target: str, options: StartOptions,
         spec_snapshot.warn_if_uncommitted(repo.root, spec_path)
     if plan.queue is not None or state.queue is not None:
         state = StateStore(paths).update(partial(work_queue.ensure, plan=plan))
+        _warn_if_recut(plan, state)
     if run is None:
         return Outcome(state=state)
     queued = client.set_run(StateStore(paths), run)
@@ -117,6 +118,14 @@ def _plan(repo: Repo, kind: str, value: str) -> tuple[Plan, Path | None]:
         path = resolve_spec_path(value, Path.cwd(), repo.root)
         return parse_spec(path), path
     return StateStore(FeaturePaths(repo.root, value)).load().plan, None
+
+
+def _warn_if_recut(plan: Plan, state: FeatureState) -> None:
+    kept = state.queue.batch_size if state.queue else None
+    if plan.queue is not None and kept is not None and plan.queue.batch_size != kept:
+        ui.warn(f"the queue of {state.feature} keeps its batches of {kept} (a batch already "
+                f"handed out is never cut again); --batch-size {plan.queue.batch_size} is "
+                "not used")
 
 
 def _queued(plan: Plan, queue: bool, batch_size: int | None) -> Plan:

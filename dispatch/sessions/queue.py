@@ -34,8 +34,9 @@ DEFAULT_BATCH_SIZE = 20
 
 
 def ensure(state: FeatureState, plan: Plan) -> FeatureState:
-    """Cut the batches of every workstream that has none yet (a rerun keeps what exists:
-    batches already done are never cut again); batch 1 of each is its own session's."""
+    """Cut the batches of every workstream that has none yet and whose session has not run
+    (one that ran was given all its tasks at once; a rerun keeps what exists: batches are
+    never cut again); batch 1 of each is its own session's."""
     if plan.queue is None and state.queue is None:
         return state
     if state.queue is None:
@@ -43,7 +44,8 @@ def ensure(state: FeatureState, plan: Plan) -> FeatureState:
         state.queue = WorkQueue(batch_size=plan.queue.batch_size)
     known = {batch.owner for batch in state.queue.batches}
     for ws in plan.workstreams:
-        if ws.name in known or ws.name not in state.workstreams:
+        record = state.workstreams.get(ws.name)
+        if ws.name in known or record is None or record.attempts:
             continue
         batches = work_items.cut(ws, state.queue.batch_size)
         if batches:

@@ -264,3 +264,17 @@ def test_a_bad_batch_size_is_refused_before_any_change(repo: Path, cli: Cli) -> 
     result = cli("start", "specs/lint.md")
     assert result.code == 1 and "queue.batch_size" in result.err, result
     assert not (repo / ".worktrees").exists()
+
+
+@pytest.mark.usefixtures("fake_claude")
+def test_a_rerun_keeps_the_batches_it_cut_and_says_so(repo: Path, cli: Cli) -> None:
+    commit(repo, {"specs/lint.md": work_list({"alpha": files_by_tens("alpha", 5)})}, "spec")
+    assert cli("start", "specs/lint.md", "--no-agents", "--batch-size", "2").code == 0
+    cut = batches(repo, "lint")
+    assert [len(b["items"]) for b in cut] == [2, 2, 1] and cut[0]["status"] == "assigned"
+
+    again = cli("start", "specs/lint.md", "--no-agents", "--batch-size", "3")
+    assert again.code == 0, again
+    assert "warning: the queue of lint keeps its batches of 2 (a batch already handed out " \
+           "is never cut again); --batch-size 3 is not used\n" in again.err
+    assert batches(repo, "lint") == cut

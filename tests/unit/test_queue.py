@@ -167,3 +167,11 @@ def test_progress_before_any_batch_passed_has_no_rate_and_without_a_queue_is_non
     found = progress(state)
     assert found is not None and found["items_per_hour"] is None and found["eta_hours"] is None
     assert progress({"workstreams": {}}) is None
+
+
+def test_a_workstream_whose_session_already_ran_gets_no_batches() -> None:
+    state = feature(ws("a", ["x.py"]), size=2)
+    state.queue = None
+    state.workstreams["a"].attempts = 1  # it ran before the queue was asked for
+    assert queue.ensure(state, state.plan).queue is not None
+    assert state.queue is not None and state.queue.batches == []
