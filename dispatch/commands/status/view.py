@@ -167,7 +167,9 @@ def _note(snap: Snapshot, record: Record, live: Any) -> str:
     setup = record["setup"]
     if setup.get("status") == "failed" and record["status"] != "setup_failed":
         note = f"setup failed (see {setup.get('log')}). " + note
-    if live.unrecorded:
+    if live.unrecorded and snap.supervisor is not None:
+        note = "finished; the supervisor is recording it"
+    elif live.unrecorded:
         note = (f"finished; not recorded yet (no supervisor is running: 'dispatch start "
                 f"{snap.state['feature']}' records it)")
     if live.problem:
