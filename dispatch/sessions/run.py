@@ -190,7 +190,7 @@ def finish_run(paths: FeaturePaths, store: StateStore, run: Run, returncode: int
         outcome.problems.append(f"it names session {outcome.session_id[:40]!r}, not this "
                                 f"run's {record.session_id}")
     check = follow_up = None
-    if outcome.kind == "success" and record.status != "stopped":
+    if outcome.kind == "success":  # even when stopped meanwhile: finished work is recorded
         check, follow_up = _checked_work(paths, state, record)
     store.update(partial(_apply, name=run.name, outcome=outcome, check=check,
                          follow_up=follow_up, timed_out=run.timed_out, attempt=run.attempt))
