@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
@@ -16,6 +18,9 @@ from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
 from dispatch.workspace import workfiles
+
+if TYPE_CHECKING:
+    from dispatch.integration.collect import Collection
 
 
 @dataclass
@@ -39,7 +44,8 @@ class Row:
 
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
-          tips: dict[str, str]) -> tuple[Path, Path | None]:
+          tips: dict[str, str], collection: Collection | None = None
+          ) -> tuple[Path, Path | None]:
     """Write the report; also the path a report not written by dispatch was moved to."""
     titles = {ws.name: ws.title for ws in state.plan.workstreams}
     rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
@@ -51,7 +57,8 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         "INTEGRATION.md.j2", paths.root, state=state, integration=state.integration, rows=rows,
         merged=merged, prediction=prediction, total_cost=state.total_cost(),
         rehearsal=any(row.worker == "rehearsal" for row in rows),
-        next_steps=next_steps(state, rows), written_at=now().isoformat())
+        next_steps=next_steps(state, rows), written_at=now().isoformat(),
+        collection=collection)
     target = paths.report
     kept = keep_if_not_ours(target)
     write_atomic(target, sign(text))
@@ -130,14 +137,15 @@ def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
         merge = row.merge
         if merge is not None and merge.status == "conflict":
             with_ = ", ".join(merge.collides_with) or "the integration branch"
-            steps.append(f"`dispatch resume {row.name} --prompt \"Merge branch {branch} into "
-                         f"your branch and resolve the conflicts in {', '.join(merge.files)} "
-                         f"(they collide with {with_}), then commit\"`, then `dispatch "
-                         f"integrate {state.feature}`")
+            prompt = (f"Merge branch {branch} into your branch and resolve the conflicts in "
+                      f"{', '.join(merge.files)} (they collide with {with_}), then commit")
+            steps.append(f"{_code(_resume(row.name, prompt))}, then "
+                         f"{_code(shlex.join(['dispatch', 'integrate', state.feature]))}")
         elif merge is not None and merge.status == "verify_failed":
-            steps.append(f"`dispatch resume {row.name} --prompt \"After merging into {branch}, "
-                         f"`{state.integration.verify}` fails (see {merge.verify_log}); fix "
-                         f"it on your branch and commit\"`")
+            prompt = (f"After merging into {branch}, the verify command "
+                      f"{state.integration.verify} fails (see {merge.verify_log}); fix it on "
+                      "your branch and commit")
+            steps.append(_code(_resume(row.name, prompt)))
         elif row.session_status != "done" and row.merge_status != "merged":
             steps.append(f"`{row.name}` is {row.session_status}: `dispatch resume {row.name}`"
                          f" (see `dispatch logs {row.name}`)")
@@ -146,6 +154,19 @@ def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
         steps.append(f"Review `{branch}` and merge it into {target}; then `dispatch clean "
                      f"{state.feature}`")
     return steps
+
+
+def _resume(name: str, prompt: str) -> str:
+    """A command line safe to paste into a shell: names and files are a worker's words."""
+    return shlex.join(["dispatch", "resume", name, "--prompt", prompt])
+
+
+def _code(text: str) -> str:
+    """A markdown code span around `text`, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def summary(state: FeatureState, report: Path, root: Path) -> list[str]:

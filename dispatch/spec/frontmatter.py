@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from dispatch.state.plan import AgentOptions
+from dispatch.state.plan import AgentOptions, QueueSettings
 
 
 class WorkstreamOverrides(AgentOptions):
@@ -31,4 +31,5 @@ class Frontmatter(AgentOptions):
     on_event: str | None = None  # a shell command run with each event (README: signals)
     integrate: Literal["auto", "manual"] | None = None  # auto: the autopilot (README)
     fix_rounds: int | None = Field(default=None, ge=0, le=10)
+    queue: QueueSettings | None = None  # {batch_size: K}: read by `start` (README: the queue)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)
