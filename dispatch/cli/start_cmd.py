@@ -16,11 +16,17 @@ _AUTOPILOT = "Autopilot"
 
 @app.command("start")
 def start_command(
-    target: Annotated[str, typer.Argument(
-        metavar="SPEC_OR_FEATURE",
+    targets: Annotated[list[str], typer.Argument(
+        metavar="SPEC_OR_FEATURE | FILE FILE...",
         help="A spec (specs/x.md, @specs/x.md), an existing feature to continue, or a new "
-             "feature name to create a spec skeleton for.")],
+             "feature name to create a spec skeleton for. Or two or more instruction files "
+             "(markdown, no Workstreams section): one workstream per file, named after it "
+             "(worker1_instructions.md -> worker1), its whole text as the task.")],
     *,
+    feature: Annotated[str | None, typer.Option(
+        "--feature", help="With instruction files: the feature's name (default: the start "
+        "their file names share, e.g. worker1.md, worker2.md -> worker; else their folder's "
+        "name).")] = None,
     no_agents: Annotated[bool, typer.Option(
         "--no-agents", help="Provision only: worktrees, branches, .env, setup, TASKS.md.")] = False,
     rehearse: Annotated[bool, typer.Option(
@@ -106,7 +112,11 @@ def start_command(
 ) -> None:
     """Create a worktree and branch per workstream (.env and ports, TASKS.md, a snapshot of
     the spec), then hand them to a background supervisor that runs each one's setup and its
-    headless Claude Code session. Returns in seconds; --wait stays until they end."""
+    headless Claude Code session. Returns in seconds; --wait stays until they end.
+
+    With two or more instruction files instead of a spec, each file is one workstream and
+    everything else is the same. $MAX_CLAUDE_WORKERS is the default of --max-parallel and
+    $CLAUDE_CLI_PATH of --claude."""
     from dispatch.commands import start, start_view
     from dispatch.core import ui
     from dispatch.gitops import repository
@@ -125,5 +135,5 @@ def start_command(
                                   allowed_tools=allowed_tools, max_turns=max_turns,
                                   max_budget_usd=max_budget_usd))
     chosen = None if as_json else ui.choose_format(fmt)
-    outcome = start.start(repo, target, options, sessions)
+    outcome = start.start(repo, targets, options, sessions, feature=feature)
     raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

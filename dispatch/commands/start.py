@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.commands import spec_snapshot
+from dispatch.commands import instruction_files, spec_snapshot
 from dispatch.commands.start_input import classify, create_spec
 from dispatch.core import ui
 from dispatch.core.errors import DispatchError
@@ -76,16 +76,30 @@ def agent_options(*, model: str | None, permission_mode: str | None,
                             f"{first['msg'].lower()}") from None
 
 
-def start(repo: Repo, target: str, options: StartOptions,
-          sessions: SessionOptions | None) -> Outcome:
+def start(repo: Repo, target: str | list[str], options: StartOptions,
+          sessions: SessionOptions | None, feature: str | None = None) -> Outcome:
+    """`target`: a spec, a feature, a new name; or two or more instruction files (one
+    workstream each, in the feature `feature` or one named after them)."""
     from dispatch.spec.view import warning_lines
 
-    given = classify(target, Path.cwd(), repo.root)
+    targets = [target] if isinstance(target, str) else target
+    if len(targets) > 1:
+        plan, snapshot = instruction_files.plan_of(targets, Path.cwd(), repo.root, feature)
+        return _launch(repo, plan, options, sessions, snapshot=snapshot)
+    if feature is not None:
+        raise DispatchError("--feature names the feature of instruction files (two or more); "
+                            "a spec names its own (frontmatter `feature:`)")
+    given = classify(targets[0], Path.cwd(), repo.root)
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
     plan, spec_path = _plan(repo, given.kind, given.value)
     for line in warning_lines(plan):
         ui.say_err(line)
+    return _launch(repo, plan, options, sessions, spec_path=spec_path)
+
+
+def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOptions | None,
+            *, spec_path: Path | None = None, snapshot: str | None = None) -> Outcome:
     run = _run_settings(plan, sessions) if sessions else None
     options.setup_now = run is None  # with sessions, the supervisor runs setup
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)
@@ -93,6 +107,8 @@ def start(repo: Repo, target: str, options: StartOptions,
     if spec_path is not None:
         spec_snapshot.write(paths, spec_path)
         spec_snapshot.warn_if_uncommitted(repo.root, spec_path)
+    if snapshot is not None:
+        spec_snapshot.write_text(paths, snapshot)
     if run is None:
         return Outcome(state=state)
     queued = client.set_run(StateStore(paths), run)
@@ -102,12 +118,17 @@ def start(repo: Repo, target: str, options: StartOptions,
 
 
 def _plan(repo: Repo, kind: str, value: str) -> tuple[Plan, Path | None]:
-    from dispatch.spec.parse import parse_spec
+    from dispatch.spec.parse import NoWorkstreams, parse_spec
     from dispatch.spec.source import resolve_spec_path
 
     if kind == "spec":
         path = resolve_spec_path(value, Path.cwd(), repo.root)
-        return parse_spec(path), path
+        try:
+            return parse_spec(path), path
+        except NoWorkstreams as exc:
+            raise DispatchError(f"{exc.message}; or, if it is one worker's instructions, pass "
+                                "it with the others (two or more files: dispatch start a.md "
+                                "b.md) to run each as a worker") from None
     return StateStore(FeaturePaths(repo.root, value)).load().plan, None
 
 

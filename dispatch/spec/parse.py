@@ -23,6 +23,10 @@ NO_WORKSTREAMS_HELP = (
     "('dispatch plan SPEC --explain' shows how each heading was read)")
 
 
+class NoWorkstreams(SpecError):
+    """The spec holds no workstream (`dispatch start` adds what else the file could be)."""
+
+
 def parse_spec(path: Path, display: str | None = None) -> Plan:
     """Parse and validate the spec at `path`; errors name `display` (default: the path)."""
     shown = display or display_path(path)
@@ -31,7 +35,7 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
     selection = headings.select(blocks, source.body.split("\n"))
     drafts = drafts_of(source, blocks, selection)
     if not drafts:
-        raise SpecError(shown, None, NO_WORKSTREAMS_HELP)
+        raise NoWorkstreams(shown, None, NO_WORKSTREAMS_HELP)
     warnings: list[PlanWarning] = []
     workstreams = _workstreams(drafts, source, shown, selection.family, warnings)
     plan = _plan(source, blocks, workstreams, shown, path)
