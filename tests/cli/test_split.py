@@ -17,7 +17,6 @@ import pytest
 
 from tests.support.cli import Result
 from tests.support.gitrepo import make_repo, snapshot
-from tests.support.sessions import settle, statuses
 
 Cli = Callable[..., Result]
 RUFF = Path(sys.executable).parent / "ruff"
