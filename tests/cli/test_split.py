@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.cli import Result
 from tests.support.gitrepo import make_repo, snapshot
+from tests.support.sessions import settle, statuses
 
 Cli = Callable[..., Result]
 RUFF = Path(sys.executable).parent / "ruff"
@@ -227,3 +228,12 @@ def test_bad_input_is_refused_in_one_line_and_writes_nothing(
     assert (result.code, result.out, result.err) == (1, "", f"dispatch: error: {message}\n")
     assert snapshot(project) == before
     assert not (project / "specs").exists()
+
+
+def test_start_goes_straight_on_to_dispatch_start(cli: Cli, project: Path) -> None:
+    result = cli("split", "lib", "--into", "2", "--name", "tidy", "--task", "Tidy these",
+                 "--start", "--rehearse", "--wait", "--format", "plain", cwd=project)
+    assert result.code == 0, result
+    assert statuses(settle(project, "tidy")) == {"part-1": "done", "part-2": "done"}
+    assert result.err.startswith(f"wrote specs/{the_spec(project, 'tidy').name} (files: 3 "
+                                 "files, 2 workstreams)\n")
