@@ -204,4 +204,4 @@ def _write_checked(path: Path, text: str) -> Plan:
 
 def _first_line(task: str) -> str:
     line = visible_line(task.strip().splitlines()[0]).lstrip("#").strip()
-    return line if len(line) <= 70 else line[:67].rstrip() + "..."
+    return line if len(line) <= 70 else line[:67].rsplit(" ", 1)[0].rstrip(",;:") + "..."
