@@ -16,7 +16,8 @@ until `<path>` exists; tests/support/fakes.py `Barrier` drives it), "sleep" (sec
 the same instant: epoch seconds, or the path of a file that will hold them — wait for the
 file, then for its moment), "do" ("work" | "nowork" | "commit" | "results" | "conflict"),
 "reply" (see REPLIES), "cost", "turns", or "raw" (print exactly this, `$SESSION` replaced by
-the session id, and exit with "exit"), "run_before_reply" (an argv run after the work).
+the session id, and exit with "exit"), "run_before_reply" (an argv run after the work),
+"hold_after" (a barrier like "hold", after the work: a worker that committed and still runs).
 "do": "broken" works but leaves BROKEN in its file (a verify that greps for it fails), "fix"
 does what the autopilot's hand-back prompt asks (merge the integration branch keeping both
 sides of a conflict, take BROKEN out), "break_git" replaces the worktree's .git link with
@@ -352,16 +353,23 @@ def main(argv: list[str]) -> int:
     step = next_step(workstream)
     if not take_an_api_slot():
         return reply({"reply": "api_529"}, session_id)
+    take_step(step, workstream, runs, positional[-1] if positional else "")
+    log_end(workstream, session_id)
+    return reply(step, session_id)
+
+
+def take_step(step: dict[str, Any], workstream: str, runs: int, prompt: str) -> None:
+    """Everything a step does before its reply, in order."""
     if "hold" in step:
         hold(str(step["hold"]), workstream)
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])
-    do_work(str(step.get("do", "work")), workstream, runs, positional[-1] if positional else "")
+    do_work(str(step.get("do", "work")), workstream, runs, prompt)
     if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
         subprocess.run(step["run_before_reply"], check=True)
-    log_end(workstream, session_id)
-    return reply(step, session_id)
+    if "hold_after" in step:  # its work is committed, and it is still running
+        hold(str(step["hold_after"]), workstream)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ class Barrier:
         """A script step that holds here (then does `more`: "do", "reply", ...)."""
         return {"hold": str(self.path), **more}
 
+    def after(self, **more: object) -> dict[str, object]:
+        """A script step that does `more` first (commits its work), then holds here."""
+        return {"hold_after": str(self.path), **more}
+
     def runs_started(self, workstream: str) -> int:
         marker = self.path.with_name(f"{self.path.name}.{workstream}.started")
         return len(marker.read_text().splitlines()) if marker.exists() else 0

@@ -20,7 +20,14 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "totals": asdict(totals(snap)),
         "autopilot": _autopilot_json(snap),
         "concurrency": _concurrency_json(snap),
+        "collisions": _collisions_json(snap),
     }
+
+
+def _collisions_json(snap: Snapshot) -> list[dict[str, Any]]:
+    """The conflict radar's live collisions: two branches that no longer merge cleanly."""
+    return [{"a": c["a"], "b": c["b"], "files": c["files"], "since": c["since"]}
+            for c in snap.state.get("collisions") or []]
 
 
 def _concurrency_json(snap: Snapshot) -> dict[str, Any]:
@@ -185,6 +192,10 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
     if pace["limit"] is not None:
         lines.append(f"easing off: {pace['limit']} session(s) at once, of "
                      f"{pace['max_parallel']}: {pace['why']}")
+    for collision in _collisions_json(snap):
+        since = parse_time(collision["since"]).strftime("%H:%M")
+        lines.append(f"collision: {collision['a']} × {collision['b']} both change "
+                     f"{', '.join(collision['files'])} (since {since} UTC)")
     autopilot = _autopilot_json(snap)
     if autopilot is not None:
         lines.append(f"autopilot: {len(autopilot['landed'])} of {len(snap.records)} landed in "
