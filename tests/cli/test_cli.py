@@ -34,7 +34,7 @@ def test_short_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("Usage: dispatch [OPTIONS] COMMAND [ARGS]...")
     commands = out.split("Commands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in commands] == [
-        "plan", "start", "status", "resume", "tell", "attach", "stop", "logs", "setup",
+        "plan", "split", "start", "status", "resume", "tell", "attach", "stop", "logs", "setup",
         "repair", "check", "integrate", "clean", "install-commands", "demo"]
 
 

@@ -201,6 +201,8 @@ def test_more_workstreams_than_files_gives_fewer_and_says_so(cli: Cli, project: 
     (("--items", "../empty.txt"), "the work list is empty: pass a file with one item per line, "
      "or a linter's output"),
     (("--items", "../none.json"), "the tool's output holds no findings: nothing to split"),
+    (("--items", "../clean.txt"), "no items found in '../clean.txt' (read as ruff): nothing to "
+     "split; pass --input-format if it was misread"),
     (("--items", "../missing.json"), "--items '../missing.json': cannot read it (No such file or "
      "directory)"),
     (("--items", "../elsewhere.txt"), "item 1 of the flake8 input names 'gone/x.py', which is "
@@ -220,6 +222,7 @@ def test_bad_input_is_refused_in_one_line_and_writes_nothing(
     ruff(project, tmp_path / "ruff.json", "json")
     (tmp_path / "empty.txt").write_text("\n")
     (tmp_path / "none.json").write_text("[]")
+    (tmp_path / "clean.txt").write_text("All checks passed!\n")
     (tmp_path / "elsewhere.txt").write_text("gone/x.py:1:1: F401 'os' imported but unused\n")
     (tmp_path / "task.md").write_text("Do it\n")
     named = ["--name", "bad"] if "--name" not in args else []

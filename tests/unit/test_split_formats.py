@@ -230,3 +230,10 @@ def test_bad_input_is_one_line_saying_what_to_do(text: str, fmt: str | None,
     with pytest.raises(DispatchError) as caught:
         formats.parse(text, fmt, FILES.__contains__)
     assert caught.value.message == message
+
+
+@pytest.mark.parametrize(("text", "fmt"), [("All checks passed!\n", "ruff"),
+                                           ("Success: no issues found in 3 source files\n",
+                                            "mypy")])
+def test_a_clean_run_is_read_as_no_items(text: str, fmt: str) -> None:
+    assert formats.parse(text, None, FILES.__contains__) == (fmt, [])

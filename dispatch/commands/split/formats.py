@@ -25,6 +25,7 @@ TEXT_FORMATS: dict[str, Callable[[text_formats.Lines], list[Item]]] = {
     "mypy": text_formats.mypy, "eslint": text_formats.eslint}
 NAMES = (*JSON_FORMATS, "jsonl", *TEXT_FORMATS, "list")
 _RUFF_SUMMARY = re.compile(r"^Found \d+ errors?\.|^All checks passed!$")
+_MYPY_SUMMARY = re.compile(r"^Success: no issues found in \d+ source files?$")
 
 
 def parse(text: str, fmt: str | None, is_file: Callable[[str], bool]) -> tuple[str, list[Item]]:
@@ -59,8 +60,10 @@ def detect(text: str, lines: text_formats.Lines) -> str:
     if best == "flake8" and (text_formats.count_matches("ruff", lines) or
                              any(_RUFF_SUMMARY.match(line) for _, line in lines)):
         return "ruff"
-    if counts[best] == 0:
-        return "ruff" if text_formats.count_matches("ruff", lines) else "list"
+    if counts[best] == 0:  # no finding of those tools: ruff's other form, a clean run, a list
+        if text_formats.count_matches("ruff", lines) or _RUFF_SUMMARY.match(lines[0][1]):
+            return "ruff"
+        return "mypy" if _MYPY_SUMMARY.match(lines[0][1]) else "list"
     return best
 
 
