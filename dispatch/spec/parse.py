@@ -201,8 +201,8 @@ def _warnings(plan: Plan) -> list[PlanWarning]:
     warnings = []
     for i, first in enumerate(plan.workstreams):
         for second in plan.workstreams[i + 1 :]:
-            shared = sorted({f"{a}" if a == b else f"{a} ~ {b}" for a in first.files
-                             for b in second.files if dependencies.patterns_overlap(a, b)})
+            shared = sorted({f"{a}" if a == b else f"{a} ~ {b}" for a, b in
+                             dependencies.overlapping(first.files, second.files)})
             if shared:
                 warnings.append(PlanWarning(line=second.line, message=(
                     f"{first.name} and {second.name} both own {', '.join(shared)}: expect "

@@ -151,8 +151,14 @@ def test_many_items_are_grouped_per_file_and_the_same_input_gives_the_same_spec(
     first = spec.read_text()
     assert "- [ ] `app/core.py`: 15 items\n  - `app/core.py:1` F401 `os` imported but unused\n" \
         in first
-    assert cli(*args, "--force", cwd=project).code == 0
+    again = cli(*args, "--force", "--json", cwd=project)
+    assert again.code == 0, again
     assert spec.read_text() == first
+    [ws] = json.loads(again.out)["workstreams"]
+    assert len(ws["tasks"]) == 9  # one per file
+    assert sum(items_of(ws).values()) == sum(findings(report, project).values())
+    planned = cli("plan", str(spec), "--json", cwd=project)
+    assert json.loads(planned.out) == json.loads(again.out)
 
 
 def test_batch_size_goes_into_the_frontmatter(cli: Cli, project: Path,
@@ -203,6 +209,10 @@ def test_more_workstreams_than_files_gives_fewer_and_says_so(cli: Cli, project: 
     (("--items", "../none.json"), "the tool's output holds no findings: nothing to split"),
     (("--items", "../clean.txt"), "no items found in '../clean.txt' (read as ruff): nothing to "
      "split; pass --input-format if it was misread"),
+    (("--items", "../nul.jsonl"), "item 1 of the jsonl input names 'lib/io.py\\x00', which is "
+     "no file of this repository: run dispatch split from the folder the tool ran in"),
+    (("--items", "../long.jsonl"), f"item 1 of the jsonl input names '{'x' * 55}...', which is "
+     "no file of this repository: run dispatch split from the folder the tool ran in"),
     (("--items", "../missing.json"), "--items '../missing.json': cannot read it (No such file or "
      "directory)"),
     (("--items", "../elsewhere.txt"), "item 1 of the flake8 input names 'gone/x.py', which is "
@@ -223,6 +233,8 @@ def test_bad_input_is_refused_in_one_line_and_writes_nothing(
     (tmp_path / "empty.txt").write_text("\n")
     (tmp_path / "none.json").write_text("[]")
     (tmp_path / "clean.txt").write_text("All checks passed!\n")
+    (tmp_path / "nul.jsonl").write_text('{"file": "lib/io.py\\u0000", "line": 1}\n')
+    (tmp_path / "long.jsonl").write_text(json.dumps({"file": "x" * 5000, "line": 1}) + "\n")
     (tmp_path / "elsewhere.txt").write_text("gone/x.py:1:1: F401 'os' imported but unused\n")
     (tmp_path / "task.md").write_text("Do it\n")
     named = ["--name", "bad"] if "--name" not in args else []
@@ -240,3 +252,20 @@ def test_start_goes_straight_on_to_dispatch_start(cli: Cli, project: Path) -> No
     assert statuses(settle(project, "tidy")) == {"part-1": "done", "part-2": "done"}
     assert result.err.startswith(f"wrote specs/{the_spec(project, 'tidy').name} (files: 3 "
                                  "files, 2 workstreams)\n")
+
+
+def test_a_spec_too_large_to_plan_is_refused_before_it_is_written(
+        cli: Cli, project: Path, tmp_path: Path) -> None:
+    listing = tmp_path / "todo.txt"
+    listing.write_text("".join(f"lib/io.py:{n}: {'x' * 250}\n" for n in range(1, 9001)))
+    result = cli("split", "--items", str(listing), "--name", "huge", "--task", "Do",
+                 cwd=project)
+    assert (result.code, result.err) == (1, "dispatch: error: the spec would be 2 MB, over "
+                                            "the 2 MB a spec may be: split fewer items at a "
+                                            "time (e.g. one rule or folder of the report)\n")
+    assert not (project / "specs").exists()
+
+
+def test_the_spec_is_an_ordinary_file(cli: Cli, project: Path) -> None:
+    assert cli("split", "lib", "--name", "perm", "--task", "Do", cwd=project).code == 0
+    assert the_spec(project, "perm").stat().st_mode & 0o644 == 0o644

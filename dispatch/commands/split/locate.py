@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -20,6 +21,8 @@ class Locator:
     root: Path
     cwd: Path
     tracked: set[str] = field(default_factory=set)
+    # A report names each file once per finding: each name is resolved once.
+    _found: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, root: Path, cwd: Path) -> Locator:
@@ -27,6 +30,11 @@ class Locator:
 
     def find(self, raw: str) -> str | None:
         """The repository path `raw` names, or None when it names no file of it."""
+        if raw not in self._found:
+            self._found[raw] = self._find(raw)
+        return self._found[raw]
+
+    def _find(self, raw: str) -> str | None:
         given = raw.strip()
         if given.startswith("file://"):
             given = unquote(urlparse(given).path)
@@ -40,6 +48,10 @@ class Locator:
                 return found
         return None
 
+    @cached_property
+    def _real_root(self) -> str:
+        return os.path.realpath(self.root)
+
     def is_file(self, raw: str) -> bool:
         return self.find(raw) is not None
 
@@ -50,13 +62,12 @@ class Locator:
             return 0
 
     def _inside(self, candidate: Path) -> str | None:
-        real_root = os.path.realpath(self.root)
-        relative = os.path.relpath(os.path.realpath(candidate), real_root)
-        if relative.startswith("..") or Path(relative).is_absolute() or relative == ".":
+        try:
+            relative = os.path.relpath(os.path.realpath(candidate), self._real_root)
+            name = Path(relative).as_posix()
+            if relative.startswith("..") or Path(relative).is_absolute() or relative == "." \
+                    or name.startswith((".git/", ".worktrees/")):  # git's and dispatch's own
+                return None
+            return name if name in self.tracked or (self.root / name).is_file() else None
+        except (OSError, ValueError):  # a name too long for a path, or with a NUL in it
             return None
-        name = Path(relative).as_posix()
-        if name.startswith((".git/", ".worktrees/")):  # git's and dispatch's own files
-            return None
-        if name in self.tracked or (self.root / name).is_file():
-            return name
-        return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from dispatch.commands.split.spec_text import Header, draft, render
 from dispatch.core.errors import DispatchError
 from dispatch.core.text import shown, visible_line
 from dispatch.gitops import tree
+from dispatch.spec.source import MAX_SPEC_BYTES
 from dispatch.state import names
 from dispatch.state.plan import Plan
 
@@ -85,7 +85,12 @@ def split(root: Path, cwd: Path, request: SplitRequest) -> SplitOutcome:
              f"`dispatch start {path.relative_to(root).as_posix()}`.")
     header = Header(request.name, f"{request.name}: {_first_line(task)}", about, task,
                     request.batch_size)
-    plan = _write_checked(path, render(header, drafted))
+    text = render(header, drafted)
+    if len(text.encode()) > MAX_SPEC_BYTES:
+        raise DispatchError(f"the spec would be {len(text.encode()) >> 20} MB, over the "
+                            f"{MAX_SPEC_BYTES >> 20} MB a spec may be: split fewer items at a "
+                            "time (e.g. one rule or folder of the report)")
+    plan = _write_checked(path, text)
     return SplitOutcome(path, plan, work.fmt, work.items, len(work.files), notes)
 
 
@@ -189,15 +194,14 @@ def _write_checked(path: Path, text: str) -> Plan:
     from dispatch.spec.parse import parse_spec
 
     path.parent.mkdir(exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".md",
-                                         dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with temporary.open("x", encoding="utf-8") as out:  # the user's umask, as any file
             out.write(text)
-        plan = parse_spec(Path(temporary), display=os.path.relpath(path))
-        Path(temporary).replace(path)
+        plan = parse_spec(temporary, display=os.path.relpath(path))
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return plan.model_copy(update={"spec": str(path)})
 
