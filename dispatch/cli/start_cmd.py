@@ -12,6 +12,7 @@ from dispatch.cli.options import Claude, Format, Json
 
 _SESSIONS = "Sessions"
 _AUTOPILOT = "Autopilot"
+_QUEUE = "Queue"
 
 
 @app.command("start")
@@ -107,6 +108,14 @@ def start_command(
         "--batch/--no-batch", show_default="when verify takes 5s or more",
         help="With --integrate: merge ready branches together and verify once.",
         rich_help_panel=_AUTOPILOT)] = None,
+    queue: Annotated[bool, typer.Option(
+        "--queue", help="Work through each workstream's tasks in batches, resuming the same "
+        "session with the next batch after each passes its done check; a workstream that "
+        "runs out takes batches whose files stay disjoint (also frontmatter `queue:`).",
+        rich_help_panel=_QUEUE)] = False,
+    batch_size: Annotated[int | None, typer.Option(
+        min=1, max=10_000, show_default="frontmatter `queue: {batch_size}`, else 20",
+        help="Tasks per batch (implies --queue).", rich_help_panel=_QUEUE)] = None,
     as_json: Json = False,
     fmt: Format = None,
 ) -> None:
@@ -135,5 +144,6 @@ def start_command(
                                   allowed_tools=allowed_tools, max_turns=max_turns,
                                   max_budget_usd=max_budget_usd))
     chosen = None if as_json else ui.choose_format(fmt)
-    outcome = start.start(repo, targets, options, sessions, feature=feature)
+    outcome = start.start(repo, targets, options, sessions, feature=feature, queue=queue,
+                          batch_size=batch_size)
     raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

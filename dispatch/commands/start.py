@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from dispatch.commands import instruction_files, spec_snapshot
@@ -20,10 +21,11 @@ from dispatch.core import ui
 from dispatch.core.errors import DispatchError
 from dispatch.gitops.repository import Repo
 from dispatch.sessions import claude_cli, client
+from dispatch.sessions import queue as work_queue
 from dispatch.spec import safety
 from dispatch.state.model import FeatureState, RunSettings
 from dispatch.state.paths import FeaturePaths
-from dispatch.state.plan import AgentOptions, Plan
+from dispatch.state.plan import AgentOptions, Plan, QueueSettings
 from dispatch.state.store import StateStore
 from dispatch.workspace.preflight import StartOptions
 from dispatch.workspace.provision import provision
@@ -77,15 +79,19 @@ def agent_options(*, model: str | None, permission_mode: str | None,
 
 
 def start(repo: Repo, target: str | list[str], options: StartOptions,
-          sessions: SessionOptions | None, feature: str | None = None) -> Outcome:
+          sessions: SessionOptions | None, *, feature: str | None = None, queue: bool = False,
+          batch_size: int | None = None) -> Outcome:
     """`target`: a spec, a feature, a new name; or two or more instruction files (one
-    workstream each, in the feature `feature` or one named after them)."""
+    workstream each, in the feature `feature` or one named after them). `queue`/`batch_size`:
+    `--queue [--batch-size K]` (either turns the queue on; the frontmatter's
+    `queue: {batch_size: K}` does too)."""
     from dispatch.spec.view import warning_lines
 
     targets = [target] if isinstance(target, str) else target
     if len(targets) > 1:
         plan, snapshot = instruction_files.plan_of(targets, Path.cwd(), repo.root, feature)
-        return _launch(repo, plan, options, sessions, snapshot=snapshot)
+        return _launch(repo, _queued(plan, queue, batch_size), options, sessions,
+                       snapshot=snapshot)
     if feature is not None:
         raise DispatchError("--feature names the feature of instruction files (two or more); "
                             "a spec names its own (frontmatter `feature:`)")
@@ -93,6 +99,7 @@ def start(repo: Repo, target: str | list[str], options: StartOptions,
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
     plan, spec_path = _plan(repo, given.kind, given.value)
+    plan = _queued(plan, queue, batch_size)
     for line in warning_lines(plan):
         ui.say_err(line)
     return _launch(repo, plan, options, sessions, spec_path=spec_path)
@@ -109,6 +116,9 @@ def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOpti
         spec_snapshot.warn_if_uncommitted(repo.root, spec_path)
     if snapshot is not None:
         spec_snapshot.write_text(paths, snapshot)
+    if plan.queue is not None or state.queue is not None:
+        state = StateStore(paths).update(partial(work_queue.ensure, plan=plan))
+        _warn_if_recut(plan, state)
     if run is None:
         return Outcome(state=state)
     queued = client.set_run(StateStore(paths), run)
@@ -130,6 +140,21 @@ def _plan(repo: Repo, kind: str, value: str) -> tuple[Plan, Path | None]:
                                 "it with the others (two or more files: dispatch start a.md "
                                 "b.md) to run each as a worker") from None
     return StateStore(FeaturePaths(repo.root, value)).load().plan, None
+
+
+def _warn_if_recut(plan: Plan, state: FeatureState) -> None:
+    kept = state.queue.batch_size if state.queue else None
+    if plan.queue is not None and kept is not None and plan.queue.batch_size != kept:
+        ui.warn(f"the queue of {state.feature} keeps its batches of {kept} (a batch already "
+                f"handed out is never cut again); --batch-size {plan.queue.batch_size} is "
+                "not used")
+
+
+def _queued(plan: Plan, queue: bool, batch_size: int | None) -> Plan:
+    if not queue and batch_size is None:
+        return plan
+    size = batch_size or (plan.queue.batch_size if plan.queue else work_queue.DEFAULT_BATCH_SIZE)
+    return plan.model_copy(update={"queue": QueueSettings(batch_size=size)})
 
 
 def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from dispatch.state.plan import AgentOptions
+from dispatch.state.plan import AgentOptions, QueueSettings
 
 
 class WorkstreamOverrides(AgentOptions):
@@ -14,15 +14,6 @@ class WorkstreamOverrides(AgentOptions):
 
     verify: str | None = None
     branch: str | None = None
-
-
-class QueueSettings(BaseModel):
-    """`queue: {batch_size: K}` (written by `dispatch split --batch-size`): how many items a
-    session takes at a time, for `dispatch start --queue`; accepted and not yet acted on."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    batch_size: int | None = Field(default=None, ge=1)
 
 
 class Frontmatter(AgentOptions):
@@ -40,5 +31,5 @@ class Frontmatter(AgentOptions):
     on_event: str | None = None  # a shell command run with each event (README: signals)
     integrate: Literal["auto", "manual"] | None = None  # auto: the autopilot (README)
     fix_rounds: int | None = Field(default=None, ge=0, le=10)
-    queue: QueueSettings | None = None
+    queue: QueueSettings | None = None  # {batch_size: K}: read by `start` (README: the queue)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

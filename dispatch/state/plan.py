@@ -35,6 +35,15 @@ DEFAULT_AGENT = AgentOptions(model="sonnet", permission_mode="acceptEdits",
                              allowed_tools=["Bash"])
 
 
+class QueueSettings(BaseModel):
+    """`start --queue` / frontmatter `queue: {batch_size: K}`: each workstream's tasks are
+    worked through K at a time by the same session (sessions/queue.py)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    batch_size: int = Field(ge=1, le=10_000)
+
+
 class Workstream(BaseModel):
     """One parallel unit of work: its own worktree, branch and Claude session."""
 
@@ -78,6 +87,7 @@ class Plan(BaseModel):
     on_event: str | None = None
     integrate: bool | None = None  # frontmatter `integrate: auto`
     fix_rounds: int | None = None
+    queue: QueueSettings | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     workstreams: list[Workstream]
     warnings: list[PlanWarning] = Field(default_factory=list)

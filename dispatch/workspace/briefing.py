@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from dispatch.core import render
-from dispatch.state.model import FeatureState
+from dispatch.state import work_items
+from dispatch.state.model import Batch, FeatureState
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.plan import Workstream
 from dispatch.workspace.workfiles import RESULTS, TASKS, WORK_DIR, ensure_work_dir
@@ -26,7 +27,15 @@ def context(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> dict[st
         "verify": ws.verify or plan.verify,
         "waits_for": [state.workstreams[d] for d in ws.depends_on if d in state.workstreams],
         "waited_by": plan.dependents(ws.name),
+        "queued": _queued(state, ws),
     }
+
+
+def _queued(state: FeatureState, ws: Workstream) -> list[Batch]:
+    """Its batches when it works through a queue (`start --queue`), else none."""
+    size = state.queue.batch_size if state.queue else \
+        state.plan.queue.batch_size if state.plan.queue else None
+    return work_items.cut(ws, size) if size else []
 
 
 def write_tasks(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> None:

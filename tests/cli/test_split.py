@@ -164,11 +164,14 @@ def test_many_items_are_grouped_per_file_and_the_same_input_gives_the_same_spec(
 def test_batch_size_goes_into_the_frontmatter(cli: Cli, project: Path,
                                               tmp_path: Path) -> None:
     report = ruff(project, tmp_path / "ruff.json", "json")
-    result = cli("split", "--items", str(report), "--name", "queued", "--task", TASK,
-                 "--batch-size", "5", "--json", cwd=project)
+    result = cli("split", "--items", str(report), "--into", "1", "--name", "queued", "--task",
+                 TASK, "--batch-size", "5", "--json", cwd=project)
     assert result.code == 0, result
     text = the_spec(project, "queued").read_text()
     assert text.startswith('---\nfeature: "queued"\nqueue:\n  batch_size: 5\n---\n')
+    [ws] = json.loads(result.out)["workstreams"]  # 50 items: for the queue, one task each
+    assert len(ws["tasks"]) == sum(findings(report, project).values())
+    assert all(len(ITEM.findall(task)) == 1 for task in ws["tasks"])
 
 
 def test_files_are_split_by_size(cli: Cli, project: Path, tmp_path: Path) -> None:
@@ -225,7 +228,7 @@ def test_more_workstreams_than_files_gives_fewer_and_says_so(cli: Cli, project: 
     (("lib", "--name", "Bad Name"), "invalid feature name 'Bad Name': use letters a-z, "
      "digits, '.', '_', '-', starting with a letter or digit"),
     (("lib", "--task-file", "../task.md"), "pass either --task or --task-file, not both"),
-    (("lib", "--batch-size", "0"), "--batch-size 0: give at least 1 item a batch"),
+    (("lib", "--batch-size", "0"), "--batch-size 0: give a batch 1 to 10,000 items"),
 ])
 def test_bad_input_is_refused_in_one_line_and_writes_nothing(
         cli: Cli, project: Path, tmp_path: Path, args: tuple[str, ...], message: str) -> None:
@@ -269,3 +272,17 @@ def test_a_spec_too_large_to_plan_is_refused_before_it_is_written(
 def test_the_spec_is_an_ordinary_file(cli: Cli, project: Path) -> None:
     assert cli("split", "lib", "--name", "perm", "--task", "Do", cwd=project).code == 0
     assert the_spec(project, "perm").stat().st_mode & 0o644 == 0o644
+
+
+def test_a_split_for_the_queue_is_worked_through_in_batches(cli: Cli, project: Path,
+                                                          tmp_path: Path) -> None:
+    report = ruff(project, tmp_path / "ruff.json", "json")
+    total = sum(findings(report, project).values())
+    result = cli("split", "--items", str(report), "--into", "2", "--name", "batched", "--task",
+                 TASK, "--batch-size", "10", "--start", "--rehearse", "--wait", "--json",
+                 cwd=project)
+    assert result.code == 0, result
+    settle(project, "batched")
+    status = cli("status", "batched", "--json", cwd=project)
+    queue = json.loads(status.out)["queue"]
+    assert (queue["batch_size"], queue["items_done"], queue["items_total"]) == (10, total, total)

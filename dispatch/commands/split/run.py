@@ -27,6 +27,7 @@ from dispatch.state import names
 from dispatch.state.plan import Plan
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
+MAX_BATCH = 10_000  # the queue's limit (state/plan.py QueueSettings)
 
 
 @dataclass
@@ -73,7 +74,7 @@ def split(root: Path, cwd: Path, request: SplitRequest) -> SplitOutcome:
             else len(work.files)
         notes.append(f"{count} {unit} to share: {len(groups)} workstreams instead of "
                      f"{request.into}")
-    drafted = draft(groups, request.by)
+    drafted = draft(groups, request.by, grouped=request.batch_size is None)
     path = root / "specs" / f"{time.strftime('%Y_%m_%d')}_{request.name}.md"
     if path.exists() and not request.force:
         raise DispatchError(f"{os.path.relpath(path, cwd)} already exists: edit it, choose "
@@ -100,8 +101,9 @@ def _check(request: SplitRequest) -> None:
         raise DispatchError(f"--by {shown(request.by)}: use one of {', '.join(BY)}")
     if request.into < 1:
         raise DispatchError(f"--into {request.into}: split into at least 1 workstream")
-    if request.batch_size is not None and request.batch_size < 1:
-        raise DispatchError(f"--batch-size {request.batch_size}: give at least 1 item a batch")
+    if request.batch_size is not None and not 1 <= request.batch_size <= MAX_BATCH:
+        raise DispatchError(f"--batch-size {request.batch_size}: give a batch 1 to {MAX_BATCH:,} "
+                            "items")
     if request.items is not None and request.pathspecs:
         raise DispatchError("pass either files (pathspecs) or --items FILE, not both")
     if request.items is None and not request.pathspecs:

@@ -4,7 +4,9 @@ items as checkbox tasks, the common instructions above them all.
 
 Items are written one task each while a workstream has few; past `GROUP_AFTER` they are
 grouped, one task per file (or per rule, for --by rule/severity) with the items nested
-under it, so that TASKS.md stays readable. Every item line starts with `path:line` in
+under it, so that TASKS.md stays readable — unless the spec is for the queue (--batch-size),
+which shows a session K tasks at a time and takes a task's file from its first path: then
+one task per item. Every item line starts with `path:line` in
 backticks: whoever reads the spec (or greps it) finds each item under exactly one
 workstream. Tool messages are untrusted text: one line each, control characters made
 visible, and nothing in them can open an HTML comment that would hide the rest of the spec.
@@ -44,7 +46,9 @@ class Header:
     batch_size: int | None = None
 
 
-def draft(groups: list[Group], by: str) -> list[Drafted]:
+def draft(groups: list[Group], by: str, *, grouped: bool = True) -> list[Drafted]:
+    """`grouped`: many items become one task per file or rule; without, one task per item
+    (for the queue, which hands out tasks K at a time and reads one file from each)."""
     drafted: list[Drafted] = []
     taken: set[str] = set()
     for number, group in enumerate(groups, start=1):
@@ -55,7 +59,7 @@ def draft(groups: list[Group], by: str) -> list[Drafted]:
             name = _name(title)
         taken.add(name)
         drafted.append(Drafted(name, title, [f.path for f in group.files],
-                               tasks_of(group, by)))
+                               tasks_of(group, by, GROUP_AFTER if grouped else None)))
     return drafted
 
 
@@ -76,17 +80,18 @@ def render(header: Header, drafted: list[Drafted]) -> str:
     return "\n".join(lines)
 
 
-def tasks_of(group: Group, by: str) -> list[str]:
+def tasks_of(group: Group, by: str, group_after: int | None = GROUP_AFTER) -> list[str]:
     items = [item for work in group.files for item in _sorted(work)]
     if not items:  # a plain list of files: the file is the task
         return _grouped([(f"`{f.path}`", str(PurePosixPath(f.path).parent)) for f in
-                         group.files], lambda folder, n: f"`{folder}/`: {n} files")
+                         group.files], lambda folder, n: f"`{folder}/`: {n} files",
+                        group_after)
     keyed = [(item_line(item), (item.rule or "other") if by in ("rule", "severity") else
               item.file) for item in items]
     if by in ("rule", "severity"):
         keyed.sort(key=lambda pair: pair[1])
-        return _grouped(keyed, lambda rule, n: f"rule {rule}: {n} items")
-    return _grouped(keyed, lambda path, n: f"`{path}`: {n} items")
+        return _grouped(keyed, lambda rule, n: f"rule {rule}: {n} items", group_after)
+    return _grouped(keyed, lambda path, n: f"`{path}`: {n} items", group_after)
 
 
 def item_line(item: Item) -> str:
@@ -95,8 +100,9 @@ def item_line(item: Item) -> str:
     return f"{where} {text}".rstrip()
 
 
-def _grouped(keyed: list[tuple[str, str]], head: Callable[[str, int], str]) -> list[str]:
-    if len(keyed) <= GROUP_AFTER:
+def _grouped(keyed: list[tuple[str, str]], head: Callable[[str, int], str],
+             group_after: int | None) -> list[str]:
+    if group_after is None or len(keyed) <= group_after:
         return [line for line, _ in keyed]
     groups: dict[str, list[str]] = {}
     for line, key in keyed:
