@@ -53,6 +53,14 @@ class SessionOptions:
 
 
 @dataclass
+class Shape:
+    """What the command line changes in the plan: competing teams and the judge."""
+
+    teams: dict[str, int] = field(default_factory=dict)  # --teams audio=2
+    judge: bool = False  # --judge
+
+
+@dataclass
 class Outcome:
     state: FeatureState | None = None
     new_spec: Path | None = None
@@ -77,13 +85,13 @@ def agent_options(*, model: str | None, permission_mode: str | None,
 
 
 def start(repo: Repo, target: str, options: StartOptions,
-          sessions: SessionOptions | None) -> Outcome:
+          sessions: SessionOptions | None, shape: Shape | None = None) -> Outcome:
     from dispatch.spec.view import warning_lines
 
     given = classify(target, Path.cwd(), repo.root)
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
-    plan, spec_path = _plan(repo, given.kind, given.value)
+    plan, spec_path = _plan(repo, given.kind, given.value, shape or Shape())
     for line in warning_lines(plan):
         ui.say_err(line)
     run = _run_settings(plan, sessions) if sessions else None
@@ -101,14 +109,19 @@ def start(repo: Repo, target: str, options: StartOptions,
                    queued=queued)
 
 
-def _plan(repo: Repo, kind: str, value: str) -> tuple[Plan, Path | None]:
+def _plan(repo: Repo, kind: str, value: str, shape: Shape) -> tuple[Plan, Path | None]:
+    from dispatch.spec import teams
     from dispatch.spec.parse import parse_spec
     from dispatch.spec.source import resolve_spec_path
 
     if kind == "spec":
         path = resolve_spec_path(value, Path.cwd(), repo.root)
-        return parse_spec(path), path
-    return StateStore(FeaturePaths(repo.root, value)).load().plan, None
+        plan = parse_spec(path)
+        store = StateStore(FeaturePaths(repo.root, plan.feature))
+        state = store.load() if store.exists() else None
+        return teams.for_feature(plan, state, shape.teams, shape.judge), path
+    state = StateStore(FeaturePaths(repo.root, value)).load()
+    return teams.for_feature(state.plan, state, shape.teams, shape.judge), None
 
 
 def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:

@@ -11,6 +11,7 @@ from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
 from dispatch.gitops import history
 from dispatch.integration.conflicts import Prediction
+from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
@@ -125,6 +126,8 @@ def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
     assert state.integration is not None
     branch = state.integration.branch
     steps: list[str] = []
+    losers = picks.not_picked(state)  # another team's attempt stands for their workstream
+    rows = [row for row in rows if row.name not in losers]
     for row in rows:
         merge = row.merge
         if merge is not None and merge.status == "conflict":

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from dispatch.core import render
+from dispatch.state import picks
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.plan import Workstream
@@ -24,9 +25,20 @@ def context(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> dict[st
         "coordination": str(paths.coordination),
         "spec_file": str(paths.spec_snapshot),
         "verify": ws.verify or plan.verify,
-        "waits_for": [state.workstreams[d] for d in ws.depends_on if d in state.workstreams],
-        "waited_by": plan.dependents(ws.name),
+        "waits_for": [_dependency(state, d) for d in ws.depends_on
+                      if d in state.workstreams or d in state.teams],
+        "waited_by": plan.dependents(ws.team_of or ws.name),
+        "rivals": [a for a in state.teams[ws.team_of].attempts if a != ws.name]
+        if ws.team_of and ws.team_of in state.teams else [],
     }
+
+
+def _dependency(state: FeatureState, name: str) -> dict[str, str]:
+    """A dependency as TASKS.md names it: a teamed one by the attempt picked for it."""
+    branch = picks.dependency_branch(state, name)
+    if branch is None and name in state.teams:
+        branch = "the branch of whichever of its teams is picked"
+    return {"name": name, "branch": branch or "-"}
 
 
 def write_tasks(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> None:
@@ -45,7 +57,7 @@ def write_coordination(paths: FeaturePaths, state: FeatureState) -> None:
     """Write COORDINATION.md once; workers append to it afterwards."""
     if paths.coordination.exists():
         return
-    rows = [{"ws": ws, "record": state.workstreams[ws.name]} for ws in state.plan.workstreams
+    rows = [{"ws": ws, "record": state.workstreams[ws.name]} for ws in state.plan.attempts()
             if ws.name in state.workstreams]
     paths.coordination.write_text(render.render(
         "COORDINATION.md.j2", paths.root, plan=state.plan, rows=rows,
