@@ -124,7 +124,7 @@ def _compare(paths: FeaturePaths, workstream: str, use_judge: bool | None,
     state = store.load()
     if workstream not in state.teams:
         raise DispatchError(f"workstream '{workstream}' of '{state.feature}' is not run by "
-                            f"teams ({_teamed(state)})")
+                            f"teams ({teamed_names(state)})")
     seen = picks.fingerprint(state, workstream)
     evidence = compare.gather(paths, state, workstream,
                               lambda record: launch.session_env(record, state.feature), progress)
@@ -150,7 +150,7 @@ def _verdict(paths: FeaturePaths, store: StateStore, workstream: str,
     return judge.review(paths, store, workstream, evidence, seen)
 
 
-def _teamed(state: FeatureState) -> str:
+def teamed_names(state: FeatureState) -> str:
     names = ", ".join(state.teams)
     return f"these are: {names}" if names else "none is; run one with 'dispatch start SPEC " \
         "--teams <workstream>=2'"
