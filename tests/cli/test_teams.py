@@ -243,3 +243,37 @@ def test_compare_on_demand_shows_the_facts_in_every_format(repo: Path, cli: Cli,
     markdown = cli("compare", "audio", "--format", "markdown").out
     assert markdown.startswith("**Competing teams of audio**") and "| fact |" in markdown
     assert cli("compare", "web").err.startswith("dispatch: error: workstream 'web'")
+
+
+def test_clean_deletes_the_attempt_recorded_as_not_picked_and_keeps_its_results(
+        repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/duo.md": spec()})
+    fake_claude.script({"audio.t1": [{"do": "broken"}, {"do": "work"}, {"do": "work"}]})
+    cli("start", "specs/duo.md", "--wait", "--no-setup")
+    assert cli("integrate").code == 0
+    dry = cli("clean", "--dry-run").out
+    assert "would delete branch duo/audio.t1 (not picked: audio.t2 stands for audio)" in dry
+    cleaned = cli("clean")
+    assert cleaned.code == 0, cleaned
+    assert "deleted branch duo/audio.t1 (not picked: audio.t2 stands for audio)" in cleaned.out
+    branches = git(repo, "branch", "--format=%(refname:short)").split()
+    assert "duo/audio.t1" not in branches and "duo/integration" in branches
+    (archive,) = (repo / ".worktrees/.archive").iterdir()
+    assert "Did the work" in (archive / "workstreams/audio.t1/RESULTS.md").read_text()
+    assert "**Pick: audio.t2" in (archive / "compare/audio.md").read_text()
+
+
+def test_clean_keeps_attempts_while_none_is_picked(repo: Path, cli: Cli,
+                                                  fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/duo.md": spec()})
+    broken = [{"do": "broken"}, {"do": "work"}, {"do": "work"}]
+    fake_claude.script({"audio.t1": broken, "audio.t2": broken})
+    cli("start", "specs/duo.md", "--wait", "--no-setup")
+    found = state(repo)
+    assert found["teams"]["audio"]["picked"] is None
+    assert found["teams"]["audio"]["reason"].startswith("no team passed the done check")
+    assert found["workstreams"]["ui"]["status"] == "waiting"  # for a person to pick
+    cleaned = cli("clean")
+    branches = git(repo, "branch", "--format=%(refname:short)").split()
+    assert {"duo/audio.t1", "duo/audio.t2"} <= set(branches), cleaned
+    assert "kept branch duo/audio.t1: 2 commit(s) in no other branch" in cleaned.err
