@@ -70,7 +70,8 @@ def review(paths: FeaturePaths, store: StateStore, workstream: str, evidence: Ev
     else a new run's."""
     state = store.load()
     judge = state.teams[workstream].judge
-    if judge.fingerprint == seen and judge.attempts and judge.booked_attempt == judge.attempts:
+    if judge.fingerprint == seen and judge.attempts and judge.booked_attempt == judge.attempts \
+            and (judge.winner is not None or judge.problem is not None):
         return Verdict.of(judge)
     if judge.attempts > judge.booked_attempt:  # started by a comparison that died
         verdict = _finish(paths, store, workstream, judge, len(evidence.attempts))
@@ -116,11 +117,28 @@ def _run(paths: FeaturePaths, store: StateStore, workstream: str, evidence: Evid
 
 def _finish(paths: FeaturePaths, store: StateStore, workstream: str, judge: JudgeRecord,
             teams: int) -> Verdict | None:
-    """Wait for (or read) a judge run that was started but never booked."""
-    if judge.pid is not None and procs.is_alive(judge.pid, judge.pid_started):
-        _wait(judge.pid, None)
+    """Wait for (or read) a judge run that was started but never booked. Its process is
+    found by its session id when the comparison died before recording its pid. A run that
+    left no answer at all (it never started, or was killed) is booked as such and None is
+    returned: a new judge runs."""
+    pid = judge.pid if judge.pid is not None and procs.is_alive(judge.pid, judge.pid_started) \
+        else None
+    if pid is None and judge.session_id:
+        pid = launch.find_session_process(judge.session_id)
+    if pid is not None:
+        _wait(pid, None)
+    outcome = run_result.outcome_of(0, judge_files(paths, workstream, judge.attempts))
+    if outcome.kind not in ("success", "error"):
+        store.update(partial(_book_lost, workstream=workstream, attempt=judge.attempts))
+        return None
     return _read(paths, store, workstream, judge.attempts, None, teams,
                  judge.fingerprint or "")
+
+
+def _book_lost(state: FeatureState, workstream: str, attempt: int) -> None:
+    judge = state.teams[workstream].judge
+    judge.booked_attempt = max(judge.booked_attempt, attempt)
+    judge.pid = judge.pid_started = None
 
 
 def _wait(pid: int, popen: subprocess.Popen[bytes] | None) -> int | None:
