@@ -130,7 +130,7 @@ def status_table(snap: Snapshot, verbose: bool = False) -> Table:
     rows = []
     for record in snap.records:
         if record.get("team_of") and record.get("team") == 1:  # the teams under their workstream
-            rows.append(_team_row(snap, record["team_of"], columns))
+            rows.append(_team_row(snap, str(record.get("team_of")), columns))
         rows.append(_row(snap, record, verbose))
     now = columns.index(COLUMNS[-2])
     if not any(row[now] for row in rows):  # nobody is working: no empty "now" column
