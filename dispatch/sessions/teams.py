@@ -145,7 +145,7 @@ def _verdict(paths: FeaturePaths, store: StateStore, workstream: str,
         return None
     passing = [a for a in evidence.attempts if a.passes]
     if len(passing) < 2:
-        return judge.Verdict(problem=f"not needed: {len(passing)} attempt(s) pass, nothing "
+        return judge.Verdict(problem=f"not run, as {len(passing)} attempt(s) pass: nothing "
                                      "to choose between")
     return judge.review(paths, store, workstream, evidence, seen)
 
