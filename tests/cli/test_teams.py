@@ -277,3 +277,29 @@ def test_clean_keeps_attempts_while_none_is_picked(repo: Path, cli: Cli,
     branches = git(repo, "branch", "--format=%(refname:short)").split()
     assert {"duo/audio.t1", "duo/audio.t2"} <= set(branches), cleaned
     assert "kept branch duo/audio.t1: 2 commit(s) in no other branch" in cleaned.err
+
+
+def test_the_autopilot_lands_the_pick_then_its_dependants(repo: Path, cli: Cli,
+                                                         fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/duo.md": spec()})
+    fake_claude.script({"audio.t1": [{"do": "broken"}, {"do": "work"}, {"do": "work"}]})
+    started = cli("start", "specs/duo.md", "--integrate", "--wait", "--no-setup")
+    merges = state(repo)["integration"]["merges"]
+    assert {n: m["status"] for n, m in merges.items() if m["status"] == "merged"} == {
+        "audio.t2": "merged", "ui": "merged", "web": "merged"}, started
+    files = git(repo, "ls-tree", "-r", "--name-only", "duo/integration").split()
+    assert "work/audio.t2.txt" in files and "work/audio.t1.txt" not in files
+
+
+def test_the_budget_counts_every_team_and_stops_the_judge(repo: Path, cli: Cli,
+                                                          fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/duo.md": spec(judge=True, ui_needs_audio=False)})
+    fake_claude.script({"audio.judge": [judge_answer(2)]})
+    cli("start", "specs/duo.md", "--wait", "--no-setup", "--budget-usd", "0.02")
+    found = state(repo)
+    team = found["teams"]["audio"]
+    assert team["judge"]["problem"].startswith("feature budget reached")
+    assert team["judge"]["attempts"] == 0 and not calls_of(fake_claude, "audio.judge")
+    assert (team["picked"], team["picked_by"]) == ("audio.t1", "rule")
+    document = (repo / ".worktrees/duo/compare/audio.md").read_text()
+    assert "No judgement: feature budget reached" in document
