@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dispatch.core import files
 from dispatch.gitops import history, refs
-from dispatch.integration import candidate, conflicts, report
+from dispatch.integration import candidate, conflicts, own_work, report
 from dispatch.state.model import FeatureState, SessionRecord
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.plan import DEFAULT_AGENT
@@ -133,7 +133,8 @@ def _measure(paths: FeaturePaths, state: FeatureState, record: SessionRecord,
     agent = DEFAULT_AGENT.overlay(state.plan.agent).overlay(ws.agent)
     if state.run is not None:
         agent = agent.overlay(state.run.agent)
-    start = record.start_commit or state.base
+    start = own_work.own_start(paths.root, state, record.name, tip) if tip else \
+        record.start_commit or state.base
     attempt = Attempt(
         name=record.name, team=record.team or 0, branch=record.branch, status=record.status,
         approach=ws.approach, model=agent.model, tip=tip, done=record.status == "done",
@@ -194,7 +195,7 @@ def _conflicts(paths: FeaturePaths, state: FeatureState, workstream: str,
             unmergeable[name] = found.problem
             continue
         branches.append(conflicts.Branch(name, found.merge_tip, state.owned_files(name),
-                                         state.workstreams[name].start_commit))
+                                         own_work.own_start(paths.root, state, name, found.tip)))
     prediction = conflicts.predict(paths.root, state.base, target_tip, label, branches)
     for attempt in attempts:
         found_conflicts = prediction.conflicts_of(attempt.name)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import history, merges, refs
-from dispatch.integration import batches, candidate, checkout, conflicts, repick
+from dispatch.integration import batches, candidate, checkout, conflicts, own_work, repick
 from dispatch.state import picks
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, now
@@ -176,7 +176,7 @@ def predict(paths: FeaturePaths, state: FeatureState,
     prepared = {name: candidate.prepare(paths.root, state.base, tips[name])
                 for name in state.names() if name in tips}
     branches = [conflicts.Branch(name, found.merge_tip, state.owned_files(name),
-                                 state.workstreams[name].start_commit)
+                                 own_work.own_start(paths.root, state, name, found.tip))
                 for name, found in prepared.items() if found.problem is None]
     prediction = conflicts.predict(paths.root, state.base, base_tip, label, branches)
     prediction.unmergeable = {name: found.problem for name, found in prepared.items()

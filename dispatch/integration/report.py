@@ -10,6 +10,7 @@ from typing import Any
 from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
 from dispatch.gitops import history
+from dispatch.integration import own_work
 from dispatch.integration.conflicts import Prediction
 from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
@@ -99,7 +100,7 @@ def _row(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
     assert state.integration is not None
     merge = state.integration.merges.get(name)
     tip = tips.get(name) if name not in prediction.unmergeable else None
-    start = record.start_commit or state.base  # its own work, without its dependencies'
+    start = own_work.own_start(paths.root, state, name, tip) if tip else state.base
     return Row(
         name=name, title=title, session_status=record.status, worker=record.worker,
         session_id=record.session_id, merge=merge,

@@ -4,8 +4,9 @@ that ends well, up to --max-parallel. The sessions that were pushed back are ret
 before, resuming the same session. (Additive increase, multiplicative decrease: the rule
 that keeps TCP from collapsing a congested link.)
 
-A burst of pushed-back runs is one signal, not many: after a cut, others in the next
-COOL_DOWN seconds do not cut again.
+A burst of pushed-back runs is one signal, not many: a run that started before the last cut
+was launched under the old limit, so its push-back does not cut again; one that started after
+it does (the limit is still too high).
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ from datetime import datetime
 from dispatch.sessions.run_result import RunOutcome
 from dispatch.state.model import RunSettings
 
-COOL_DOWN = 20.0
-
 
 def limit(run: RunSettings) -> int:
     """Sessions that may run at once now."""
     return min(run.max_parallel, run.limit or run.max_parallel)
 
 
-def after_run(run: RunSettings, outcome: RunOutcome, running: int, at: datetime) -> None:
-    """Adjust the limit to how the run ended (`running`: sessions running as it ended)."""
+def after_run(run: RunSettings, outcome: RunOutcome, running: int, at: datetime,
+              started: datetime | None) -> None:
+    """Adjust the limit to how the run ended (`running`: sessions running as it ended;
+    `started`: when the run began, None when unknown)."""
     if not run.adaptive:
         return
     if outcome.overloaded:
-        if run.limit_cut_at is not None and (at - run.limit_cut_at).total_seconds() < COOL_DOWN:
-            return
+        if run.limit_cut_at is not None and (started is None or started <= run.limit_cut_at):
+            return  # launched under the limit already cut: the same signal
         run.limit = max(1, min(limit(run), max(running, 1)) // 2)
         run.limit_cut_at = at
         run.limit_reason = (f"the API pushed back ({outcome.message[:60]}) at "

@@ -21,6 +21,7 @@ from dispatch.sessions import (
     done_check,
     launch,
     pacing,
+    radar,
     run_result,
     scheduler,
     transitions,
@@ -141,10 +142,13 @@ def _prompt(paths: FeaturePaths, state: FeatureState, record: SessionRecord,
     saved it) gets its task first, then the message."""
     told = record.resume_prompt
     if told and resume:
-        return told
-    usual = briefing.prompt("resume_prompt.md.j2" if resume else "first_prompt.md.j2", paths,
-                            state, state.plan.workstream(record.name))
-    return f"{usual}\n\n{told}" if told else usual
+        prompt = told
+    else:
+        usual = briefing.prompt("resume_prompt.md.j2" if resume else "first_prompt.md.j2",
+                                paths, state, state.plan.workstream(record.name))
+        prompt = f"{usual}\n\n{told}" if told else usual
+    collisions = radar.told_text(state, record.name, record.attempts)
+    return f"{prompt}\n\n{collisions}" if collisions else prompt
 
 
 class _NoLongerStartable(Exception):
@@ -164,6 +168,7 @@ def _claim(state: FeatureState, name: str, paths: FeaturePaths) -> FeatureState:
     record.worker = state.run.worker
     record.started_at, record.finished_at, record.next_attempt_at = now(), None, None
     record.last_output = paths.relative(run_result.run_files(paths, name, record.attempts).stdout)
+    radar.mark_told(state, name, record.attempts)
     return state
 
 
@@ -237,7 +242,7 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
         return  # already recorded (by a supervisor that gave way to this one, say): once only
     record.booked_attempt = max(record.booked_attempt, attempt)
     running = sum(r.status == "running" for r in state.workstreams.values())
-    pacing.after_run(state.run, outcome, running, now())
+    pacing.after_run(state.run, outcome, running, now(), record.started_at)
     if record.status not in ("running", "stopped"):
         # Someone moved on while this run was ending (e.g. `resume --force` queued the next
         # run): book its cost, but its outcome must not overwrite what they decided.

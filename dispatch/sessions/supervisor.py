@@ -25,6 +25,7 @@ from dispatch.core import procs
 from dispatch.sessions import launch, scheduler, setup_run, teams
 from dispatch.sessions.autopilot import Autopilot
 from dispatch.sessions.events import Notifier
+from dispatch.sessions.radar import Radar
 from dispatch.sessions.run import Run, finish_run, start_run
 from dispatch.sessions.watchers import Watchers
 from dispatch.state.locks import FileLock
@@ -49,6 +50,7 @@ class Supervisor:
         self.watchers = Watchers(paths)
         self.notifier = Notifier(paths)
         self.autopilot = Autopilot(paths)
+        self.radar = Radar(paths)
         self.setups: dict[str, setup_run.SetupRun] = {}
         self.stopping = False
         self.broken_ticks = 0
@@ -99,6 +101,7 @@ class Supervisor:
             state = self.store.load()  # and once after: what the tick changed
             self.autopilot.tick(self.store, state)
             self.comparisons.tick(state)
+            self.radar.tick(self.store, state)
             self.notifier.observe(state, scheduler.over_budget(state))
         except Exception:
             self.broken_ticks += 1

@@ -57,6 +57,23 @@ class FixRound(BaseModel):
     at: datetime = Field(default_factory=lambda: now())
 
 
+class Collision(BaseModel):
+    """Two live workstream branches that no longer merge cleanly (the conflict radar)."""
+
+    a: str
+    b: str
+    files: list[str]
+    tips: list[str]  # the two tips it was found on
+    since: datetime = Field(default_factory=lambda: now())
+    told: dict[str, int] = Field(default_factory=dict)  # workstream -> the run it was told in
+
+    def involves(self, name: str) -> bool:
+        return name in (self.a, self.b)
+
+    def other(self, name: str) -> str:
+        return self.b if name == self.a else self.a
+
+
 class SessionRecord(BaseModel):
     """One workstream: where it lives and what its Claude session did."""
 
@@ -194,6 +211,7 @@ class FeatureState(BaseModel):
     integration: IntegrationState | None = None
     external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
     teams: dict[str, TeamRecord] = Field(default_factory=dict)  # workstreams run by teams
+    collisions: list[Collision] = Field(default_factory=list)  # live ones only (the radar)
 
     def names(self) -> list[str]:
         """Every workstream with a record: the plan's order first (a teamed workstream's

@@ -86,6 +86,9 @@ def test_six_workstreams_land_green_with_no_keystroke(repo: Path, cli: Cli,
 
     report = (repo / ".worktrees/six/INTEGRATION.md").read_text()
     assert report.count("Fix round") == 3 and "handed back to its session" in report
+    # a fix round merged the integration branch in: that work is not counted as its own
+    assert "Changed outside its owned files" not in report
+    assert "Merge jobs workstream" not in report.split("## `web`")[1].split("## `cli`")[0]
     shown = json.loads(cli("status", "--json").out)
     assert shown["autopilot"]["landed"] == sorted(NAMES)
     assert [len(w["rounds"]) for w in shown["workstreams"] if w["name"] == "cli"] == [2]

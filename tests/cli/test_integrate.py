@@ -107,10 +107,17 @@ def test_rerun_merges_only_what_is_new_or_fixed(four: Path, cli: Cli) -> None:
     work(repo, "web", {"web/w.txt": "BROKEN\n"})
     assert cli("integrate", "--verify", VERIFY).code == 1
     integration = repo / ".worktrees/four/integration"
-    head = git(integration, "rev-parse", "HEAD")
-    assert cli("integrate", "--verify", VERIFY).code == 1  # nothing new: nothing changes
+    head, recorded = git(integration, "rev-parse", "HEAD"), merges(repo)
+    logs = repo / ".worktrees/four/logs"
+    for name in ("api", "web"):  # the first run's; a merge the rerun tries writes its own
+        (logs / f"integration.verify.{name}.log").unlink()
+    rerun = cli("integrate", "--verify", VERIFY)
+    assert (rerun.code, rerun.out.splitlines()[:3]) == (
+        1, ["merged: api", "skipped: cli, docs", "verify_failed: web"]), rerun
     assert git(integration, "rev-parse", "HEAD") == head
-    assert not (repo / ".worktrees/four/logs/integration.verify.api.log").read_text() == ""
+    assert merges(repo) == recorded
+    assert sorted(p.name for p in logs.glob("integration.verify.*.log")) == [
+        "integration.verify.base.log"]  # nothing new: it merged and verified nothing
     work(repo, "web", {"web/w.txt": "fixed\n"}, message="web: fix")
     work(repo, "docs", {"docs/d.txt": "docs\n"})
     again = cli("integrate", "--verify", VERIFY)

@@ -259,13 +259,6 @@ def test_refuses_a_bad_base(cli: Cli) -> None:
                         "commit to --base (see 'git branch -a')", "--base", "nope")
 
 
-@pytest.mark.usefixtures("unchanged")
-def test_refuses_an_option_as_base(cli: Cli) -> None:
-    expect_refusal(cli, "base '--upload-pack=x' does not name a commit; pass an existing "
-                        "branch, tag or commit to --base (see 'git branch -a')",
-                   "--base=--upload-pack=x")
-
-
 def test_refuses_during_a_merge(project: Path, cli: Cli) -> None:
     (project / ".git" / "MERGE_HEAD").write_text(git(project, "rev-parse", "HEAD"))
     expect_refusal(cli, f"a merge is in progress in {project}; finish it first ('git merge "
@@ -298,77 +291,12 @@ def test_foreign_branch_with_commits_is_refused_then_adopted_with_force(project:
     assert (project / ".worktrees/five/web/web.txt").read_text() == "someone's work\n"
 
 
-def test_branch_checked_out_elsewhere_is_refused(project: Path, cli: Cli) -> None:
-    git(project, "branch", "five/cli")
-    git(project, "worktree", "add", "-q", str(project.parent / "elsewhere"), "five/cli")
-    before = snapshot(project)
-    expect_refusal(cli, f"branch 'five/cli' is already checked out at "
-                        f"{project.parent / 'elsewhere'}; switch that checkout to another "
-                        f"branch, or remove it ('git worktree remove "
-                        f"{project.parent / 'elsewhere'}')")
-    assert snapshot(project) == before
-
-
 def test_foreign_folder_in_the_worktree_path_is_refused(project: Path, cli: Cli) -> None:
     write(project, {".worktrees/five/docs/notes.txt": "mine\n"})
     expect_refusal(cli, ".worktrees/five/docs exists but is not the worktree of 'five/docs'; "
                         "move it away and run dispatch start again")
     assert (project / ".worktrees/five/docs/notes.txt").read_text() == "mine\n"
     assert git(project, "branch", "--list", "five/*") == ""
-
-
-@pytest.mark.usefixtures("unchanged")
-def test_base_port_out_of_range(cli: Cli) -> None:
-    expect_refusal(cli, "--base-port 80 is out of range for worktree ports; use a port between "
-                        "1024 and 65000 (e.g. --base-port 8000)", "--base-port", "80")
-
-
-@pytest.mark.usefixtures("unchanged")
-def test_env_symlink_outside_the_repo(project: Path, tmp_path: Path, cli: Cli) -> None:
-    outside = tmp_path / "secrets.env"
-    outside.write_text("PORT=1\n")
-    (project / ".env").unlink()
-    (project / ".env").symlink_to(outside)
-    expect_refusal(cli, ".env is a symlink to a file outside the repository; dispatch will not "
-                        "copy it into worktrees: make it a regular file, or pass --no-env")
-
-
-@pytest.mark.usefixtures("unchanged")
-def test_invalid_env(project: Path, cli: Cli) -> None:
-    (project / ".env").write_text("PORT=8000\nthis is not dotenv\n")
-    expect_refusal(cli, ".env line 2 is not valid dotenv syntax (KEY=value); fix that line or "
-                        "pass --no-env")
-
-
-def test_not_a_repository(tmp_path: Path, cli: Cli) -> None:
-    result = cli("start", "x.md", "--no-agents", cwd=tmp_path)
-    assert (result.code, result.err) == (
-        1, f"dispatch: error: {tmp_path} is not inside a git repository; run dispatch from "
-           "your project's checkout (or 'git init' one first)\n")
-
-
-def test_no_commits_yet(tmp_path: Path, cli: Cli) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    git(empty, "init", "-q")
-    (empty / "s.md").write_text(FIVE)
-    result = cli("start", "s.md", "--no-agents", cwd=empty)
-    assert (result.code, result.err) == (
-        1, "dispatch: error: this repository has no commits yet; make a first commit ('git "
-           "commit --allow-empty -m init') and run dispatch again\n")
-    assert sorted(p.name for p in empty.iterdir()) == [".git", "s.md"]
-
-
-
-
-def test_unwritable_worktrees_folder(project: Path, cli: Cli,
-                                     immutable: Callable[[Path], None]) -> None:
-    (project / ".worktrees").mkdir()
-    immutable(project / ".worktrees")
-    before = snapshot(project)
-    expect_refusal(cli, ".worktrees is not writable (Operation not permitted); fix its "
-                        "permissions and run dispatch start again")
-    assert snapshot(project) == before
 
 
 def test_failed_registration_is_rolled_back_and_a_rerun_completes(

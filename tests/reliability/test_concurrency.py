@@ -38,20 +38,23 @@ from tests.support.crash import (
     build_repo,
     dispatch_argv,
     feature_branches,
+    finished,
     held_locks,
     run_dispatch,
     seeds,
     session_evidence,
-    slow_supervisors,
     spawn,
     state_json,
     stop_everything,
+    supervisor_hook,
     supervisor_processes,
     user_view,
+    wait_dead,
     wait_for_supervisor,
     worktree_list,
 )
 from tests.support.fakes import FakeClaude
+from tests.support.waiting import wait_for
 
 EIGHT = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
 FEATURE = "eight"
@@ -385,30 +388,33 @@ def test_two_starts_at_the_same_moment_slow(eight_repo: Path, seed: int,
 @pytest.mark.usefixtures("fake_claude")
 def test_two_resumes_at_once_both_succeed(x_repo: Path, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """`dispatch resume api` and `dispatch resume web` at one moment on a finished feature:
-    each finds no supervisor and starts one; one of the two takes the lock. A hook holds
-    both supervisors before their lock attempt, and the test holds sessions.json's lock a
-    little (a slow write) while the loser leaves, so the winner has not launched yet."""
-    hook = slow_supervisors(tmp_path / "hook", monkeypatch)
+    """`dispatch resume api` and `dispatch resume web` on a finished feature: each finds no
+    supervisor and starts one; one of the two supervisors takes the lock, the other gives
+    up. A hook holds both before their lock, and the test holds sessions.json's lock (a
+    slow write) until the loser has gone and its command has looked again: the winner has
+    launched nothing yet, and both commands must still succeed."""
+    hook = supervisor_hook(tmp_path / "hook", monkeypatch)
     assert run_dispatch(x_repo, "start", "specs/x.md", "--wait").code == 0
     paths = FeaturePaths(x_repo, "x")
-    hook.slow(3.0)
+    hook.arm()
     clock = time.monotonic()
-    moment = time.time() + 1.0
-    procs = {name: at_moment(x_repo, moment, ("resume", name), tmp_path / f"{name}.log")
+    procs = {name: spawn(x_repo, ("resume", name), tmp_path / f"{name}.log")
              for name in ("api", "web")}
     supervisors = hook.wait_started(2)
+    assert sorted(supervisors.values()) == sorted(proc.pid for proc in procs.values())
     state_lock = FileLock(paths.lock("sessions"))
     assert state_lock.acquire(timeout=10)
-    if time.time() > min(supervisors.values()) - 0.2:
+    try:
+        hook.release()
+        tried = {pid: hook.wait_tried(pid) for pid in supervisors}
+        assert sorted(tried.values()) == ["busy", "free"]
+        loser = next(pid for pid, found in tried.items() if found == "busy")
+        wait_dead(loser)  # it gave up: another supervisor runs the feature
+        command = next(proc for proc in procs.values() if proc.pid == supervisors[loser])
+        hook.wait_polls(command, hook.polls(command.pid) + 5)  # it saw, and still waits
+    finally:
         state_lock.release()
-        pytest.skip("the box was too slow to hold the state before the supervisors started")
-    while time.time() < max(supervisors.values()) + 1.0 and \
-            all(_alive(pid) for pid in supervisors):
-        time.sleep(0.01)  # until the loser has given up (or a second after both tried)
-    time.sleep(0.5)  # the loser's command notices its supervisor is gone
-    state_lock.release()
-    results = {name: ended(proc, tmp_path / f"{name}.log", ("resume", name), clock)
+    results = {name: finished(proc, tmp_path / f"{name}.log", clock)
                for name, proc in procs.items()}
     found = settle(x_repo, "x")
     evidence = Evidence("two `dispatch resume` at one moment")
@@ -428,32 +434,77 @@ def test_a_stop_racing_a_finished_session_keeps_its_success(
     SIGSTOP, as a loaded machine or a long reap of other sessions would hold it),
     `dispatch stop x api` finds the record still `running`. The run ended by itself, with
     its work done: it must be recorded `done`, not `stopped`."""
-    fake_claude.script({"api": [{"sleep": 1.0}], "*": [{"sleep": 4.0}]})
+    api, others = fake_claude.barrier("api"), fake_claude.barrier("others")
+    fake_claude.script({"api": [api.step()], "*": [others.step()]})
     starter = spawn(x_repo, ("start", "specs/x.md"), tmp_path / "start.log")
     supervisor = wait_for_supervisor(x_repo, "x", starter)
     assert supervisor is not None and starter.wait(120) == 0
     paths = FeaturePaths(x_repo, "x")
-    api_pid = state_json(x_repo, "x")["workstreams"]["api"]["pid"]
-    assert api_pid is not None
+    launched = state_json(x_repo, "x")["workstreams"]
+    # `start` returns once every session it launched has its pid recorded
+    assert {n: r["status"] for n, r in launched.items()} == {
+        "api": "running", "web": "running", "cli": "running", "docs": "waiting"}
+    assert all(launched[n]["pid"] is not None for n in ("api", "web", "cli")), launched
+    api_pid = launched["api"]["pid"]
     _hold(supervisor, paths)
     try:
+        api.release()
         result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.jsonl"
-        deadline = time.monotonic() + 60
-        while _alive(api_pid) or '"type": "result"' not in result_file.read_text():
-            assert time.monotonic() < deadline, "api's session did not end"
-            time.sleep(0.02)
+        wait_for(lambda: not _alive(api_pid) and '"type": "result"' in result_file.read_text(),
+                 "api's session did not end")
         stopped = run_dispatch(x_repo, "stop", "x", "api")
     finally:
         os.kill(supervisor, signal.SIGCONT)
+    others.release()
     found = settle(x_repo, "x")
     evidence = Evidence("`dispatch stop x api` after api printed its success")
     evidence.add("stop", stopped)
     evidence.add("api's result", result_file.read_text())
     evidence.add("sessions", session_evidence(x_repo, "x", fake_claude.calls()))
     with evidence.printed_on_failure():
-        assert stopped.code == 0, evidence
+        assert (stopped.code, stopped.output) == (0, "nothing was running\n"), evidence
         assert found["api"]["total_cost_usd"] == 0.01, evidence
         assert found["api"]["status"] == "done", evidence
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "dispatch/sessions/run.py finish_run skips the done check when the record says "
+    "`stopped`, and transitions.apply then asserts a check for the run's success "
+    "(AssertionError in the supervisor): api's finished work is not recorded `done` and "
+    "docs never runs"))
+def test_a_stop_that_marks_a_session_just_before_it_succeeds(
+        x_repo: Path, fake_claude: FakeClaude, tmp_path: Path) -> None:
+    """`dispatch stop x api` marks api `stopped` (its process still runs), and before the
+    stop signals it, api ends with success by itself. The state is arranged as that race
+    leaves it: the supervisor is held (SIGSTOP) while api ends, then api's record is marked
+    `stopped` by the same update `dispatch stop` makes. The supervisor must record the run
+    (its work is done: `done`, as in the test above) and go on to run docs."""
+    from dispatch.state.store import StateStore
+
+    api = fake_claude.barrier("api")
+    fake_claude.script({"api": [api.step()]})
+    starter = spawn(x_repo, ("start", "specs/x.md"), tmp_path / "start.log")
+    supervisor = wait_for_supervisor(x_repo, "x", starter)
+    assert supervisor is not None and starter.wait(120) == 0
+    paths = FeaturePaths(x_repo, "x")
+    wait_for(lambda: {n: r["status"] for n, r in state_json(x_repo, "x")["workstreams"].items()}
+             == {"api": "running", "web": "done", "cli": "done", "docs": "waiting"},
+             "web and cli did not end")
+    api_pid = state_json(x_repo, "x")["workstreams"]["api"]["pid"]
+    _hold(supervisor, paths)
+    try:
+        api.release()
+        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.json"
+        wait_for(lambda: not _alive(api_pid) and result_file.read_text().strip() != "",
+                 "api's session did not end")
+        StateStore(paths).set("api", status="stopped", error="stopped by 'dispatch stop'")
+    finally:
+        os.kill(supervisor, signal.SIGCONT)
+    found = settle(x_repo, "x")
+    log = (paths.logs / "supervisor.log").read_text()
+    assert {n: r["status"] for n, r in found.items()} == dict.fromkeys(
+        ("api", "web", "cli", "docs"), "done"), log
+    assert "Traceback" not in log, log
 
 
 def _hold(supervisor: int, paths: FeaturePaths) -> None:

@@ -9,16 +9,18 @@ Each command has FAST_TRIALS sanity trials and SLOW_TRIALS `slow` ones; a failed
 its seed, delay and kill mode with its evidence, and the seed is in the test id
 (`-k seed21224124`). The bugs these trials found are fixed; each also has a deterministic
 regression test below that reaches its state on purpose instead of by chance (a smudge filter
-holds git inside a checkout or a fast-forward, a hook holds a supervisor before its lock).
-Helpers and the measured durations: tests/crash_helpers.py.
+holds git inside a checkout or a fast-forward, a hook holds a supervisor before its lock, the
+fake claude's barriers hold sessions): those never depend on the machine's speed.
+Helpers and the measured durations: tests/support/crash.py.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,10 +49,10 @@ from tests.support.crash import (
     kill_plan,
     run_dispatch,
     run_killed,
-    slow_supervisors,
     spawn,
     state_json,
     stop_everything,
+    supervisor_hook,
     supervisor_of,
     user_view,
     wait_dead,
@@ -61,6 +63,7 @@ from tests.support.crash import (
 from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import git
 from tests.support.integrate import FOUR, work
+from tests.support.waiting import wait_for
 
 START_FAST, START_SLOW = fast_and_slow("start")
 SUPERVISOR_FAST, SUPERVISOR_SLOW = fast_and_slow("supervisor")
@@ -245,15 +248,6 @@ def test_integrate_killed_then_rerun_converges_slow(four_repo: Path, seed: int, 
     integrate_trial(four_repo, seed, tmp_path, monkeypatch)
 
 
-def supervisor_alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 # --- deterministic reproductions of what random trials ran into ------------------------------
 
 def test_start_killed_inside_worktree_checkouts_then_rerun_converges(
@@ -296,16 +290,20 @@ def test_start_wait_after_a_supervisor_died_waits_for_the_new_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The supervisor dies while it merges api into docs before docs' session (a smudge
     filter on api's work file holds the merge): api, web and cli are done, docs is
-    `waiting`. `dispatch start x --wait` must stay until the new supervisor has run docs.
-    (A new supervisor needs a few hundred ms to import and take its lock; a hook makes that
-    a sure 3 s, so the outcome does not depend on the machine's load.)"""
-    hook = slow_supervisors(tmp_path / "hook", monkeypatch)
+    `waiting`. `dispatch start x --wait` must stay until the new supervisor has run docs,
+    however long that supervisor takes to take its lock: a hook holds it before its lock
+    while the command looks at it again and again."""
+    hook = supervisor_hook(tmp_path / "hook", monkeypatch)
     freezer = freeze_checkouts(trial_repo, tmp_path / "freeze", "work/api.txt")
-    fake_claude.script({"api": [{"sleep": 1.0}], "*": [{"sleep": 0.3}]})
+    api = fake_claude.barrier("api")  # api ends after web and cli
+    fake_claude.script({"api": [api.step()]})
     before = user_view(trial_repo, FEATURE)
     freezer.freeze()
     clock = time.monotonic()
     starter = spawn(trial_repo, ("start", "specs/x.md"), tmp_path / "start.log")
+    wait_for(lambda: statuses(trial_repo) == {"api": "running", "web": "done", "cli": "done",
+                                              "docs": "waiting"}, "web and cli did not end")
+    api.release()
     freezer.wait_entered()
     pid = supervisor_of(trial_repo, FEATURE)
     assert pid is not None
@@ -314,10 +312,15 @@ def test_start_wait_after_a_supervisor_died_waits_for_the_new_one(
     freezer.thaw()  # the orphaned merge finishes; the record never hears of it
     wait_quiet(trial_repo / ".worktrees" / FEATURE / "docs")
     started = finished(starter, tmp_path / "start.log", clock)
-    statuses = {n: r["status"] for n, r in state_json(trial_repo, FEATURE)["workstreams"].items()}
-    assert statuses == {"api": "done", "web": "done", "cli": "done", "docs": "waiting"}
-    hook.slow(3.0)
-    rerun = run_dispatch(trial_repo, "start", FEATURE, "--wait")
+    assert statuses(trial_repo) == {"api": "done", "web": "done", "cli": "done",
+                                    "docs": "waiting"}, started
+    hook.arm()
+    rerun_proc = spawn(trial_repo, ("start", FEATURE, "--wait"), tmp_path / "rerun.log")
+    hook.wait_started(1)
+    hook.wait_polls(rerun_proc, 5)  # it keeps waiting for the supervisor it started,
+    assert list(hook.started().values()) == [rerun_proc.pid]  # and starts no other
+    hook.release()
+    rerun = finished(rerun_proc, tmp_path / "rerun.log", clock)
     evidence = Evidence("supervisor killed inside docs' dependency merge; rerun "
                         "`dispatch start x --wait`")
     evidence.add("start", started)
@@ -333,10 +336,11 @@ def test_a_supervisor_meeting_a_lock_probe_does_not_abandon_the_feature(
     """After a supervisor was killed with sessions running, `dispatch start x --wait` starts
     a new one; at the instant it tries its lock, a probe holds it (`dispatch status`, or the
     wait loop of `start --wait` itself, take the lock to see whether it is free; on a loaded
-    machine a probe can be descheduled while it holds it). A hook slows the new supervisor's
-    start so that the test can be that probe."""
-    hook = slow_supervisors(tmp_path / "hook", monkeypatch)
-    fake_claude.script({"*": [{"sleep": 6.0}]})
+    machine a probe can be descheduled while it holds it). A hook holds the new supervisor
+    before its lock until the test holds the lock, and says that it found the lock busy."""
+    hook = supervisor_hook(tmp_path / "hook", monkeypatch)
+    barrier = fake_claude.barrier("sessions")
+    fake_claude.script({"*": [barrier.step()]})
     before = user_view(trial_repo, FEATURE)
     clock = time.monotonic()
     starter = spawn(trial_repo, ("start", "specs/x.md"), tmp_path / "start.log")
@@ -345,18 +349,19 @@ def test_a_supervisor_meeting_a_lock_probe_does_not_abandon_the_feature(
     assert first is not None, started
     kill(first, group=False)
     wait_dead(first)
-    statuses = {n: r["status"] for n, r in state_json(trial_repo, FEATURE)["workstreams"].items()}
-    assert statuses == {"api": "running", "web": "running", "cli": "running",
-                        "docs": "waiting"}
-    hook.slow(3.0)
+    assert statuses(trial_repo) == {"api": "running", "web": "running", "cli": "running",
+                                    "docs": "waiting"}
+    hook.arm()
     rerun_proc = spawn(trial_repo, ("start", FEATURE, "--wait"), tmp_path / "rerun.log")
-    [(second, tries_at)] = hook.wait_started(1).items()
+    [(second, _)] = hook.wait_started(1).items()
     probe = FileLock(FeaturePaths(trial_repo, FEATURE).lock("supervisor"))
-    if time.time() > tries_at - 0.2 or not probe.acquire(timeout=0):
-        pytest.skip("the box was too slow to hold the lock before the supervisor tried it")
-    while time.time() < tries_at + 0.5 and supervisor_alive(second):
-        time.sleep(0.01)  # held across its attempt (half a second, or until it gave up)
-    probe.release()
+    assert probe.acquire(timeout=10)  # the command's own probes hold it only for instants
+    hook.release()
+    try:
+        assert hook.wait_tried(second) == "busy"
+    finally:
+        probe.release()
+    barrier.release()
     rerun = finished(rerun_proc, tmp_path / "rerun.log", clock, timeout=30)
     evidence = Evidence("a new supervisor met a lock probe; `dispatch start x --wait`")
     evidence.add("start", started)
@@ -364,6 +369,12 @@ def test_a_supervisor_meeting_a_lock_probe_does_not_abandon_the_feature(
     with evidence.printed_on_failure():
         check_sessions_converged(trial_repo, FEATURE, NAMES, before, rerun,
                                  fake_claude.calls, evidence)
+
+
+def statuses(repo: Path) -> dict[str, str]:
+    if not (repo / ".worktrees" / FEATURE / "sessions.json").exists():
+        return {}  # `start` has not written it yet
+    return {n: r["status"] for n, r in state_json(repo, FEATURE)["workstreams"].items()}
 
 
 def test_integrate_killed_inside_its_final_fast_forward_then_rerun_converges(
@@ -377,11 +388,42 @@ def test_integrate_killed_inside_its_final_fast_forward_then_rerun_converges(
                                   "web/web.txt")
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "a worktree that `git worktree add` registered but never gave a HEAD (killed in that "
+    "instant: HEAD all zeros, locked 'initializing') is not recognised as half made: the "
+    "rerun's `git reset --hard` fails with \"Could not parse object 'HEAD'\" (found by crash "
+    "trial (c), seed 21224141, under load)"))
+def test_integrate_killed_just_after_git_registered_its_worktree_then_rerun_converges(
+        four_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`git worktree add` first registers the worktree (its HEAD all zeros, locked
+    "initializing"), then sets HEAD and checks the files out. The kill is made inside that
+    checkout (a smudge filter holds it), and the worktree is then put back to what git had
+    written at the earlier instant, as a random trial of (c) left it."""
+    def registered_only(repo: Path) -> None:
+        worktree = repo / ".worktrees" / "four" / "integration"
+        admin = Path(git(worktree, "rev-parse", "--absolute-git-dir"))
+        (admin / "HEAD").write_text("0" * 40 + "\n")
+        (admin / "locked").write_text("initializing")
+        for leftover in ("index", "index.lock"):
+            (admin / leftover).unlink(missing_ok=True)
+        for path in worktree.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.name != ".git":
+                path.unlink()
+
+    integrate_killed_while_frozen(four_repo, tmp_path, monkeypatch,
+                                  "just after git registered the integration worktree",
+                                  then=registered_only)
+
+
 def integrate_killed_while_frozen(four_repo: Path, tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch, where: str,
-                                  *frozen: str) -> None:
+                                  *frozen: str,
+                                  then: Callable[[Path], None] | None = None) -> None:
     """Kill `dispatch integrate`'s process group while git is held writing `frozen` files
-    (all of the feature's base when none are named), then rerun it and check convergence."""
+    (all of the feature's base when none are named), `then` change what the kill left, then
+    rerun it and check convergence."""
     freezer = freeze_checkouts(four_repo, tmp_path / "freeze", *frozen)
     provision_four_done(four_repo, monkeypatch)
     freezer.freeze()
@@ -392,6 +434,9 @@ def integrate_killed_while_frozen(four_repo: Path, tmp_path: Path,
     kill(proc.pid, group=True)
     killed = finished(proc, tmp_path / "killed.log", clock)
     freezer.thaw()
+    if then is not None:
+        wait_quiet(four_repo / ".worktrees" / "four" / "integration")
+        then(four_repo)
     rerun = run_dispatch(four_repo, "integrate")
     evidence = Evidence(f"`dispatch integrate` killed (process group) {where}")
     evidence.add("killed run", killed)

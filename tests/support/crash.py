@@ -31,6 +31,7 @@ from dispatch.state.locks import holder_if_locked
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 from tests.support.gitrepo import commit, git, make_repo, snapshot, write
+from tests.support.waiting import wait_for
 
 MASTER_SEED = 20261122
 FAST_TRIALS = 3  # quick sanity cases, always run
@@ -165,55 +166,122 @@ def freeze_checkouts(repo: Path, folder: Path, pattern: str = "frozen.dat") -> F
 
 
 SITECUSTOMIZE = """\
-# Test hook written by tests/crash_helpers.py. A dispatch supervisor that starts while the
-# flag file exists imports what it needs first, writes a file named after the flag and its
-# pid holding the moment it will try its lock, and waits until then: a test can act just
-# before that moment, and knows when it has passed.
+# Test hook written by tests/support/crash.py (`supervisor_hook`): it observes dispatch
+# processes and holds supervisors at a barrier; it changes nothing they decide.
 import os, sys, time
-_flag = os.environ.get("DISPATCH_TEST_SLOW_SUPERVISOR", "")
-if _flag and os.path.exists(_flag) and \
-        "dispatch.sessions.supervisor" in getattr(sys, "orig_argv", []):
-    import dispatch.sessions.launch, dispatch.state.locks, dispatch.sessions.scheduler
-    import dispatch.sessions.run
-    _delay = float(open(_flag).read().strip() or "2")
-    _marker = f"{_flag}.{os.getpid()}"
-    with open(_marker + ".tmp", "w") as _out:
-        _out.write(str(time.time() + _delay))
-    os.replace(_marker + ".tmp", _marker)
-    time.sleep(_delay)
+_dir = os.environ.get("DISPATCH_TEST_HOOK", "")
+_argv = getattr(sys, "orig_argv", [])
+
+
+def _say(name, text):
+    path = os.path.join(_dir, name)
+    with open(path + ".tmp", "w") as out:
+        out.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def _hold_supervisor():
+    # Announce (supervisor.<pid>, holding the parent's pid), wait for the go file, and say
+    # whether the supervisor lock was free at its first attempt (supervisor.<pid>.tried).
+    from dispatch.state.locks import FileLock
+    import dispatch.sessions.launch, dispatch.sessions.run, dispatch.sessions.scheduler
+
+    original = FileLock.acquire
+
+    def acquire(self, timeout=None):
+        if self.path.name != ".supervisor.lock":
+            return original(self, timeout)
+        got = original(self, 0)
+        _say(f"supervisor.{os.getpid()}.tried", "free" if got else "busy")
+        return got or (timeout != 0 and original(self, timeout))
+
+    FileLock.acquire = acquire
+    _say(f"supervisor.{os.getpid()}", str(os.getppid()))
+    while not os.path.exists(os.path.join(_dir, "go")):
+        time.sleep(0.005)
+
+
+def _count_polls():
+    # Every look a waiting command takes at its supervisor adds a line to polls.<pid>.
+    from dispatch.sessions.client import Supervision
+
+    original = Supervision.keep_going
+
+    def keep_going(self, state):
+        going = original(self, state)
+        with open(os.path.join(_dir, f"polls.{os.getpid()}"), "a") as out:
+            out.write(f"{going}\\n")
+        return going
+
+    Supervision.keep_going = keep_going
+
+
+if _dir and "dispatch.sessions.supervisor" in _argv:
+    if os.path.exists(os.path.join(_dir, "armed")):
+        _hold_supervisor()
+elif _dir and (_argv[1:3] == ["-m", "dispatch"] or
+               (_argv[1:2] == ["-c"] and "dispatch.cli" in _argv[2])):
+    _count_polls()
 """
 
 
 @dataclass(frozen=True)
-class SlowSupervisors:
-    flag: Path
+class SupervisorHook:
+    """Barriers for supervisors and the commands that wait on them (see SITECUSTOMIZE).
 
-    def slow(self, seconds: float) -> None:
-        self.flag.write_text(f"{seconds}\n")
+    Once `arm()`ed, every supervisor that starts imports what it needs, announces itself and
+    waits until `release()`; then says whether its supervisor lock was free when it first
+    tried it. Commands (`python -m dispatch ...`) count each look at their supervisor."""
 
-    def started(self) -> dict[int, float]:
-        """pid -> the wall-clock moment it tries its lock, of every slowed supervisor."""
-        return {int(p.name.rsplit(".", 1)[1]): float(p.read_text()) for p in
-                self.flag.parent.glob(f"{self.flag.name}.*") if p.suffix != ".tmp"}
+    folder: Path
 
-    def wait_started(self, count: int, timeout: float = 60.0) -> dict[int, float]:
-        deadline = time.monotonic() + timeout
-        while len(self.started()) < count:
-            assert time.monotonic() < deadline, f"{count} supervisor(s) did not start"
-            time.sleep(0.005)
+    def arm(self) -> None:
+        (self.folder / "armed").touch()
+
+    def release(self) -> None:
+        (self.folder / "go").touch()
+
+    def started(self) -> dict[int, int]:
+        """pid -> parent pid (the command that started it) of every held supervisor."""
+        return {int(p.name.split(".")[1]): int(p.read_text()) for p in
+                self.folder.glob("supervisor.*") if p.name.count(".") == 1}
+
+    def wait_started(self, count: int, timeout: float = 60.0) -> dict[int, int]:
+        wait_for(lambda: len(self.started()) >= count, f"{count} supervisor(s) did not start",
+                 timeout)
         return self.started()
 
+    def wait_tried(self, pid: int, timeout: float = 60.0) -> str:
+        """The supervisor lock at supervisor `pid`'s first attempt: "free" or "busy"."""
+        tried = self.folder / f"supervisor.{pid}.tried"
+        wait_for(tried.exists, f"supervisor {pid} did not try its lock", timeout)
+        return tried.read_text()
 
-def slow_supervisors(folder: Path, monkeypatch: pytest.MonkeyPatch) -> SlowSupervisors:
-    """Install the hook for every Python process this test starts; it does nothing until
-    `slow()`."""
+    def polls(self, pid: int) -> int:
+        """How many times the command `pid` has looked at its supervisor while waiting."""
+        log = self.folder / f"polls.{pid}"
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    def wait_polls(self, command: subprocess.Popen[bytes], count: int,
+                   timeout: float = 60.0) -> None:
+        """Until `command` has looked `count` times, all the while still waiting."""
+        def looked() -> bool:
+            assert command.poll() is None, \
+                f"the command stopped waiting after {self.polls(command.pid)} looks"
+            return self.polls(command.pid) >= count
+
+        wait_for(looked, f"the command did not look {count} times", timeout)
+
+
+def supervisor_hook(folder: Path, monkeypatch: pytest.MonkeyPatch) -> SupervisorHook:
+    """Install the hook for every Python process this test starts; supervisors are held
+    only once it is `arm()`ed."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    hook = SlowSupervisors(folder / "slow-supervisor")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         p for p in (str(folder), os.environ.get("PYTHONPATH", "")) if p))
-    monkeypatch.setenv("DISPATCH_TEST_SLOW_SUPERVISOR", str(hook.flag))
-    return hook
+    monkeypatch.setenv("DISPATCH_TEST_HOOK", str(folder))
+    return SupervisorHook(folder)
 
 
 def wait_quiet(folder: Path, timeout: float = 60.0) -> None:

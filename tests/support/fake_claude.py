@@ -5,19 +5,24 @@ way commander refuses them), keeps sessions per working directory like the real 
 `--resume` from another folder fails), and does what a script tells it, one step per run of
 each workstream:
 
-    FAKE_CLAUDE_STATE=<dir>   calls.jsonl (every run) and sessions live here
+    FAKE_CLAUDE_STATE=<dir>   calls.jsonl (every run, when it starts), ends.jsonl (every run
+                              that gets to its reply, just before it prints it) and sessions
+                              live here
     <dir>/script.json         {"<workstream>" or "*": [step, ...]}
 
-A step is a dict: "sleep" (seconds), "until" (after any "sleep", wait until a wall-clock
-moment so that several workers finish at the same instant: epoch seconds, or the path of a
-file that will hold them — wait for the file, then for its moment), "do" ("work" | "nowork" |
-"commit" | "results" | "conflict"), "reply" (see REPLIES), "cost", "turns", or "raw" (print
-exactly this, `$SESSION` replaced by the session id, and exit with "exit"),
-"run_before_reply" (an argv run after the work). "do": "broken" works but leaves BROKEN in its
-file (a verify that greps for it fails), "fix" does what the autopilot's hand-back prompt asks
-(merge the integration branch keeping both sides of a conflict, take BROKEN out), "break_git"
-replaces the worktree's .git link with garbage; "detach", "own_branch" and "diverge" commit
-off the workstream's branch (see LEAVE_BRANCH). After the last step: work + success.
+A step is a dict: "hold" (a barrier: add a line to `<path>.<workstream>.started`, then wait
+until `<path>` exists; tests/support/fakes.py `Barrier` drives it), "sleep" (seconds),
+"until" (after any "sleep", wait until a wall-clock moment so that several workers finish at
+the same instant: epoch seconds, or the path of a file that will hold them — wait for the
+file, then for its moment), "do" ("work" | "nowork" | "commit" | "results" | "conflict"),
+"reply" (see REPLIES), "cost", "turns", or "raw" (print exactly this, `$SESSION` replaced by
+the session id, and exit with "exit"), "run_before_reply" (an argv run after the work),
+"hold_after" (a barrier like "hold", after the work: a worker that committed and still runs).
+"do": "broken" works but leaves BROKEN in its file (a verify that greps for it fails), "fix"
+does what the autopilot's hand-back prompt asks (merge the integration branch keeping both
+sides of a conflict, take BROKEN out), "break_git" replaces the worktree's .git link with
+garbage; "detach", "own_branch" and "diverge" commit off the workstream's branch (see
+LEAVE_BRANCH). After the last step: work + success.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ CHOICES = {
                           "plan"),
 }
 ALIASES = {"-r": "--resume", "--allowed-tools": "--allowedTools", "-n": "--name"}
+HOLD_LIMIT = 300.0
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -279,6 +285,26 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def hold(barrier: str, workstream: str) -> None:
+    """Say this run has started (one line per run), then wait until the test releases the
+    barrier."""
+    with Path(f"{barrier}.{workstream}.started").open("a") as started:
+        started.write(f"{os.getpid()}\n")
+    give_up = time.monotonic() + HOLD_LIMIT  # a backstop: a failed test never releases it
+    while not Path(barrier).exists():
+        if time.monotonic() > give_up:
+            print(f"fake claude: barrier {barrier} not released in {HOLD_LIMIT:.0f}s",
+                  file=sys.stderr)
+            sys.exit(3)
+        time.sleep(0.01)
+
+
+def log_end(workstream: str, session_id: str) -> None:
+    with (state_dir() / "ends.jsonl").open("a") as log:
+        log.write(json.dumps({"workstream": workstream, "session_id": session_id,
+                              "time": time.time()}) + "\n")
+
+
 def wait_until(moment: float | str) -> None:
     if isinstance(moment, str):  # a file that will hold the moment
         holder = Path(moment)
@@ -327,13 +353,23 @@ def main(argv: list[str]) -> int:
     step = next_step(workstream)
     if not take_an_api_slot():
         return reply({"reply": "api_529"}, session_id)
+    take_step(step, workstream, runs, positional[-1] if positional else "")
+    log_end(workstream, session_id)
+    return reply(step, session_id)
+
+
+def take_step(step: dict[str, Any], workstream: str, runs: int, prompt: str) -> None:
+    """Everything a step does before its reply, in order."""
+    if "hold" in step:
+        hold(str(step["hold"]), workstream)
     time.sleep(float(step.get("sleep", 0)))
     if "until" in step:
         wait_until(step["until"])
-    do_work(str(step.get("do", "work")), workstream, runs, positional[-1] if positional else "")
+    do_work(str(step.get("do", "work")), workstream, runs, prompt)
     if "run_before_reply" in step:  # e.g. make the state folder refuse writes as it ends
         subprocess.run(step["run_before_reply"], check=True)
-    return reply(step, session_id)
+    if "hold_after" in step:  # its work is committed, and it is still running
+        hold(str(step["hold_after"]), workstream)
 
 
 if __name__ == "__main__":

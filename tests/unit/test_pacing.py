@@ -30,23 +30,28 @@ def test_halve_on_push_back_add_one_on_success(max_parallel: int, limit: int | N
                                                running: int, outcome: RunOutcome,
                                                after: int | None) -> None:
     run = RunSettings(max_parallel=max_parallel, limit=limit)
-    pacing.after_run(run, outcome, running, T0)
+    pacing.after_run(run, outcome, running, T0, T0 - timedelta(seconds=5))
     assert run.limit == after
     assert pacing.limit(run) == after or max_parallel
 
 
 def test_a_burst_of_push_backs_is_one_cut() -> None:
+    """Runs launched before the cut were launched under the old limit: one signal. A run
+    launched after it that is pushed back says the limit is still too high."""
     run = RunSettings(max_parallel=8)
+    launched_before = T0 - timedelta(seconds=3)
     for seconds in (0, 1, 5, 19):
-        pacing.after_run(run, OVERLOADED, 8, T0 + timedelta(seconds=seconds))
+        pacing.after_run(run, OVERLOADED, 8, T0 + timedelta(seconds=seconds), launched_before)
     assert run.limit == 4 and "529 Overloaded" in (run.limit_reason or "")
-    pacing.after_run(run, OVERLOADED, 4, T0 + timedelta(seconds=25))
+    pacing.after_run(run, OVERLOADED, 4, T0 + timedelta(seconds=2), None)  # unknown: old
+    assert run.limit == 4
+    pacing.after_run(run, OVERLOADED, 4, T0 + timedelta(seconds=3), T0 + timedelta(seconds=1))
     assert run.limit == 2
 
 
 def test_a_fixed_limit_never_moves() -> None:
     run = RunSettings(max_parallel=8, adaptive=False)
-    pacing.after_run(run, OVERLOADED, 8, T0)
+    pacing.after_run(run, OVERLOADED, 8, T0, T0)
     assert run.limit is None and pacing.limit(run) == 8
 
 

@@ -37,42 +37,81 @@ def make_store(root: Path) -> StateStore:
     return store
 
 
-def bump(root: str, name: str, times: int) -> None:
+def bump(root: str, name: str, least: int, stop: Any, done: Any) -> None:
+    """Update the state at least `least` times and until `stop`; count them in `done`."""
     store = StateStore(FeaturePaths(Path(root), "feat"))
-    for _ in range(times):
-        def change(state: FeatureState) -> None:
-            state.workstreams[name].num_turns += 1
-            state.workstreams["ws0"].attempts += 1  # every process also touches one record
+
+    def change(state: FeatureState) -> None:
+        state.workstreams[name].num_turns += 1
+        state.workstreams["ws0"].attempts += 1  # every process also touches one record
+
+    while done.value < least or not stop.is_set():
         store.update(change)
+        done.value += 1
 
 
-def read_forever(path: str, stop_at: float, torn: Any) -> None:
-    while time.monotonic() < stop_at:
+def read(path: str, stop: Any, reads: Any, versions: Any, torn: Any, missing: Any) -> None:
+    """Parse the file over and over: count the reads, the versions seen (a new ws0.attempts)
+    and the reads that failed."""
+    last = None
+    while not stop.is_set():
         try:
-            json.loads(Path(path).read_text())
+            text = Path(path).read_text()
+        except OSError:
+            missing.value += 1
+            continue
+        try:
+            attempts = json.loads(text)["workstreams"]["ws0"]["attempts"]
         except ValueError:
             torn.value += 1
+            continue
+        reads.value += 1
+        if attempts != last:
+            versions.value += 1
+            last = attempts
+
+
+def wait_until(ready: Any, what: str) -> None:
+    deadline = time.monotonic() + 120  # a backstop against a hang, not a measure
+    while not ready():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
 
 
 def test_concurrent_updates_lose_nothing_and_readers_never_see_a_torn_file(
         tmp_path: Path) -> None:
+    """Eight processes update sessions.json while a ninth parses it in a loop. The writers
+    keep going until the reader has seen many versions come and go, so the reads surely
+    overlapped the writes, however the machine schedules the processes."""
     store = make_store(tmp_path)
     context = multiprocessing.get_context("spawn")
-    torn = context.Value("i", 0)
-    reader = context.Process(target=read_forever, args=(
-        str(store.paths.state_file), time.monotonic() + 60, torn))
+    reads, versions, torn, missing = (context.Value("i", 0) for _ in range(4))
+    stop_writers, stop_reader = context.Event(), context.Event()
+    reader = context.Process(target=read, args=(
+        str(store.paths.state_file), stop_reader, reads, versions, torn, missing))
     reader.start()
-    writers = [context.Process(target=bump, args=(str(tmp_path), name, 15)) for name in NAMES]
+    wait_until(lambda: reads.value > 0, "the reader never read the file")
+    done = {name: context.Value("i", 0) for name in NAMES}
+    writers = [context.Process(target=bump, args=(str(tmp_path), name, 15, stop_writers,
+                                                  done[name])) for name in NAMES]
     for writer in writers:
         writer.start()
+    wait_until(lambda: versions.value > 50 or not any(w.is_alive() for w in writers),
+               "the reader saw no new versions")
+    stop_writers.set()
     for writer in writers:
         writer.join(60)
         assert writer.exitcode == 0
-    reader.kill()
+    stop_reader.set()
+    reader.join(60)
+    assert reader.exitcode == 0
     state = store.load()
-    assert {n: r.num_turns for n, r in state.workstreams.items()} == dict.fromkeys(NAMES, 15)
-    assert state.workstreams["ws0"].attempts == 8 * 15
-    assert torn.value == 0
+    counts = {name: value.value for name, value in done.items()}
+    assert min(counts.values()) >= 15
+    assert {n: r.num_turns for n, r in state.workstreams.items()} == counts
+    assert state.workstreams["ws0"].attempts == sum(counts.values())
+    assert (torn.value, missing.value) == (0, 0)
+    assert versions.value > 50 and reads.value >= versions.value
     assert not list(store.paths.dir.glob(".sessions.json.*.tmp"))
 
 

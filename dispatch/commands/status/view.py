@@ -20,6 +20,7 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "totals": asdict(totals(snap)),
         "autopilot": _autopilot_json(snap),
         "concurrency": _concurrency_json(snap),
+        "collisions": _collisions_json(snap),
         "teams": {name: _team_json(team) for name, team in _teams(snap).items()},
     }
 
@@ -46,6 +47,12 @@ def _picked(snap: Snapshot, record: Record) -> bool | None:
     if not team or not team.get("picked"):
         return None
     return bool(team["picked"] == record["name"])
+
+
+def _collisions_json(snap: Snapshot) -> list[dict[str, Any]]:
+    """The conflict radar's live collisions: two branches that no longer merge cleanly."""
+    return [{"a": c["a"], "b": c["b"], "files": c["files"], "since": c["since"]}
+            for c in snap.state.get("collisions") or []]
 
 
 def _concurrency_json(snap: Snapshot) -> dict[str, Any]:
@@ -244,6 +251,10 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
     if pace["limit"] is not None:
         lines.append(f"easing off: {pace['limit']} session(s) at once, of "
                      f"{pace['max_parallel']}: {pace['why']}")
+    for collision in _collisions_json(snap):
+        since = parse_time(collision["since"]).strftime("%H:%M")
+        lines.append(f"collision: {collision['a']} × {collision['b']} both change "
+                     f"{', '.join(collision['files'])} (since {since} UTC)")
     autopilot = _autopilot_json(snap)
     if autopilot is not None:
         lines.append(f"autopilot: {len(autopilot['landed'])} of {len(snap.records)} landed in "
