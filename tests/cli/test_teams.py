@@ -303,3 +303,35 @@ def test_the_budget_counts_every_team_and_stops_the_judge(repo: Path, cli: Cli,
     assert (team["picked"], team["picked_by"]) == ("audio.t1", "rule")
     document = (repo / ".worktrees/duo/compare/audio.md").read_text()
     assert "No judgement: feature budget reached" in document
+
+
+def test_a_pick_cut_short_while_the_branch_moves_is_finished_by_the_next_command(
+        repo: Path, cli: Cli, fake_claude: FakeClaude, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dispatch.integration import repick
+
+    commit(repo, {"specs/duo.md": spec(ui_needs_audio=False)})
+    fake_claude.script({})
+    cli("start", "specs/duo.md", "--wait", "--no-setup")
+    assert cli("integrate", "--only", "audio").code == 0  # the pick stands for its workstream
+    assert state(repo)["integration"]["merges"]["audio.t1"]["status"] == "merged"
+
+    def dies(*_args: object) -> None:
+        raise KeyboardInterrupt  # the process ends after the intent is saved
+
+    with monkeypatch.context() as patch:
+        patch.setattr(repick.tree, "reset_hard", dies)
+        assert cli("pick", "audio", "2").code == 130
+    pending = state(repo)["integration"]["rebuild"]
+    assert (pending["old"], pending["new"]) == ("audio.t1", "audio.t2")
+    assert git(repo, "rev-parse", "duo/integration") == pending["old_head"]  # not moved yet
+
+    assert cli("integrate").code == 0  # finishes the change of pick first, then merges
+    found = state(repo)
+    assert found["integration"]["rebuild"] is None
+    assert found["teams"]["audio"]["picked"] == "audio.t2"
+    merges = found["integration"]["merges"]
+    assert (merges["audio.t2"]["status"], merges["audio.t1"]["status"]) == (
+        "merged", "skipped")
+    files = git(repo, "ls-tree", "-r", "--name-only", "duo/integration").split()
+    assert "work/audio.t2.txt" in files and "work/audio.t1.txt" not in files
+    assert {"work/ui.txt", "work/web.txt"} <= set(files)
