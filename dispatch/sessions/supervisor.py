@@ -120,9 +120,8 @@ class Supervisor:
         # that adds work either lands before (and is seen) or finds the lock free.
         with self.store.locked_file():
             state = self.store.load()
-            busy = {*self.runs, *self.setups, *self.comparisons.busy}
-            if scheduler.can_progress(state, busy, self.unlaunchable) \
-                    or self.autopilot.busy(state):
+            if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable) \
+                    or self.autopilot.busy(state) or self.comparisons.busy:
                 return False
             self.notifier.observe(state, scheduler.over_budget(state))
             self.notifier.finished(state)
