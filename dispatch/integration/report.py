@@ -42,7 +42,7 @@ class Row:
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
           tips: dict[str, str]) -> tuple[Path, Path | None]:
     """Write the report; also the path a report not written by dispatch was moved to."""
-    titles = {ws.name: ws.title for ws in state.plan.workstreams}
+    titles = {ws.name: ws.title for ws in state.plan.attempts()}  # (competing teams' too)
     rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
         name, f"{name} (no longer in the spec: renamed or removed?)")), state.names(),
         threads=4)

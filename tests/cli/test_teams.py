@@ -335,3 +335,19 @@ def test_a_pick_cut_short_while_the_branch_moves_is_finished_by_the_next_command
     files = git(repo, "ls-tree", "-r", "--name-only", "duo/integration").split()
     assert "work/audio.t2.txt" in files and "work/audio.t1.txt" not in files
     assert {"work/ui.txt", "work/web.txt"} <= set(files)
+
+
+def test_repair_rebuilds_the_teams_attempts(repo: Path, cli: Cli,
+                                            fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/duo.md": spec(ui_needs_audio=False)})
+    fake_claude.script({})
+    cli("start", "specs/duo.md", "--wait", "--no-setup")
+    (repo / ".worktrees/duo/sessions.json").unlink()
+    repaired = cli("repair", "duo")
+    assert repaired.code == 0, repaired
+    found = state(repo)
+    assert found["teams"]["audio"]["attempts"] == ["audio.t1", "audio.t2"]
+    assert found["teams"]["audio"]["picked"] is None  # compared again, or picked by a person
+    assert (found["workstreams"]["audio.t2"]["team_of"],
+            found["workstreams"]["audio.t2"]["team"]) == ("audio", 2)
+    assert found["workstreams"]["audio.t2"]["status"] == "done"
