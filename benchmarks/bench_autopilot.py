@@ -47,20 +47,8 @@ def batching_repo(work: Path, env: dict[str, str], branches: int, bad: int | Non
     common.git(["commit", "-q", "-m", "a verify script"], repo, env)
     spec = work / "spec.md"
     spec.write_text(common.spec_text(branches))
-    subprocess.run(common.dispatch_cmd("start", str(spec), "--no-agents", "--no-setup"),
-                   cwd=repo, env=env, check=True, capture_output=True)
-    for index in range(1, branches + 1):
-        worktree = repo / ".worktrees" / "bench" / f"part-{index}"
-        (worktree / "work").mkdir(exist_ok=True)
-        text = "BROKEN\n" if index == bad else f"part {index}\n"
-        (worktree / "work" / f"part{index}.txt").write_text(text)
-        common.git(["add", "-A"], worktree, env)
-        common.git(["commit", "-q", "-m", f"part {index}"], worktree, env)
-    state_file = repo / ".worktrees" / "bench" / "sessions.json"
-    state = json.loads(state_file.read_text())
-    for record in state["workstreams"].values():
-        record["status"] = "done"  # as if their sessions had finished
-    state_file.write_text(json.dumps(state))
+    common.ready_workstreams(repo, env, spec, branches, lambda i: {
+        f"work/part{i}.txt": "BROKEN\n" if i == bad else f"part {i}\n"})
     return repo, log
 
 

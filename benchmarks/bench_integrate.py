@@ -27,18 +27,8 @@ def prepare(work: Path, env: dict[str, str], files: int, branches: int) -> Path:
     repo = common.make_repo(work / "repo", env, files)
     spec = work / "spec.md"
     spec.write_text(common.spec_text(branches))
-    subprocess.run(common.dispatch_cmd("start", str(spec), "--no-agents", "--no-setup"),
-                   cwd=repo, env=env, check=True, capture_output=True)
-    for index in range(1, branches + 1):
-        worktree = repo / ".worktrees" / "bench" / f"part-{index}"
-        (worktree / f"feature_{index}.py").write_text(f"PART = {index}\n")
-        common.git(["add", "-A"], worktree, env)
-        common.git(["commit", "-q", "-m", f"part {index}"], worktree, env)
-    state_file = repo / ".worktrees" / "bench" / "sessions.json"
-    state = json.loads(state_file.read_text())
-    for record in state["workstreams"].values():
-        record["status"] = "done"  # as if their sessions had finished
-    state_file.write_text(json.dumps(state))
+    common.ready_workstreams(repo, env, spec, branches,
+                             lambda i: {f"feature_{i}.py": f"PART = {i}\n"})
     return repo
 
 

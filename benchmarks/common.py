@@ -6,6 +6,7 @@ tmpfs when /dev/shm exists (disk write-back otherwise dominates): never absolute
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -63,6 +64,26 @@ def spec_text(count: int) -> str:
     streams = "".join(f"### Workstream {i}: Part {i}\n**Goal**: part {i}\n- task {i}\n"
                       for i in range(1, count + 1))
     return f"---\nfeature: bench\n---\n# Bench\n## Workstreams\n{streams}"
+
+
+def ready_workstreams(repo: Path, env: dict[str, str], spec: Path, count: int,
+                      files: Callable[[int], dict[str, str]]) -> None:
+    """Provision the spec's `count` workstreams (feature "bench"), commit `files(i)` on the
+    i-th, and record every one as done, as if its session had finished."""
+    subprocess.run(dispatch_cmd("start", str(spec), "--no-agents", "--no-setup"),
+                   cwd=repo, env=env, check=True, capture_output=True)
+    for index in range(1, count + 1):
+        worktree = repo / ".worktrees" / "bench" / f"part-{index}"
+        for name, text in files(index).items():
+            (worktree / name).parent.mkdir(parents=True, exist_ok=True)
+            (worktree / name).write_text(text)
+        git(["add", "-A"], worktree, env)
+        git(["commit", "-q", "-m", f"part {index}"], worktree, env)
+    state_file = repo / ".worktrees" / "bench" / "sessions.json"
+    state = json.loads(state_file.read_text())
+    for record in state["workstreams"].values():
+        record["status"] = "done"
+    state_file.write_text(json.dumps(state))
 
 
 def dispatch_cmd(*args: str) -> list[str]:

@@ -11,6 +11,7 @@ from dispatch.cli.app import app
 from dispatch.cli.options import FeatureArg, Format, Json
 
 _REMOTE = "Across machines"
+_COLLECT = "Collect data segments"
 
 
 @app.command("check")
@@ -72,7 +73,8 @@ def integrate_command(
     interval: Annotated[float, typer.Option(
         min=1, help="Seconds between polls with --watch.", rich_help_panel=_REMOTE)] = 60.0,
     min_branches: Annotated[int, typer.Option(
-        min=1, help="With --pattern: wait until at least this many branches match.",
+        min=1, help="With --pattern: wait until at least this many branches have come "
+             "(merged ones since deleted count).",
         rich_help_panel=_REMOTE)] = 1,
     delete_merged: Annotated[bool, typer.Option(
         help="Delete merged branches on --remote afterwards.", rich_help_panel=_REMOTE)
@@ -80,6 +82,19 @@ def integrate_command(
     retry_delay: Annotated[float, typer.Option(
         min=0, help="First pause before retrying a failed fetch or push (doubles each time).",
         rich_help_panel=_REMOTE)] = 2.0,
+    collect: Annotated[str | None, typer.Option(
+        help="After merging, combine the JSON files matching this glob (e.g. "
+             "'staging/*.json', from the repository's top) into --into.",
+        rich_help_panel=_COLLECT)] = None,
+    into: Annotated[str | None, typer.Option(
+        help="With --collect: the file to write and commit on the integration branch.",
+        rich_help_panel=_COLLECT)] = None,
+    key: Annotated[str | None, typer.Option(
+        help="With --collect: merge records (objects) by this member instead of "
+             "concatenating arrays.", rich_help_panel=_COLLECT)] = None,
+    schema: Annotated[Path | None, typer.Option(
+        help="With --collect: a JSON Schema file every segment must match.",
+        rich_help_panel=_COLLECT)] = None,
     as_json: Json = False,
 ) -> None:
     """Merge every done workstream into <feature>/integration (in its own worktree),
@@ -94,7 +109,8 @@ def integrate_command(
         verify=verify, stop_on_conflict=stop_on_conflict, force=force, remote=remote,
         push=push, pattern=pattern, base=base, watch=watch, interval=interval,
         min_branches=min_branches, delete_merged=delete_merged, as_json=as_json,
-        retry_delay=retry_delay, batch=batch, verify_jobs=verify_jobs)
+        retry_delay=retry_delay, batch=batch, verify_jobs=verify_jobs, collect_glob=collect,
+        into=into, key=key, schema=schema)
     raise typer.Exit(integrate.run(root, request))
 
 

@@ -13,6 +13,7 @@ from dispatch.cli.options import Claude, Format, Json
 _SESSIONS = "Sessions"
 _AUTOPILOT = "Autopilot"
 _TEAMS = "Competing teams"
+_QUEUE = "Queue"
 
 
 @app.command("start")
@@ -109,6 +110,14 @@ def start_command(
         "--judge", help="A judge session (counted in the budget) reviews the teams' diffs and "
         "RESULTS.md and may choose among the attempts that pass.", rich_help_panel=_TEAMS)
     ] = False,
+    queue: Annotated[bool, typer.Option(
+        "--queue", help="Work through each workstream's tasks in batches, resuming the same "
+        "session with the next batch after each passes its done check; a workstream that "
+        "runs out takes batches whose files stay disjoint (also frontmatter `queue:`).",
+        rich_help_panel=_QUEUE)] = False,
+    batch_size: Annotated[int | None, typer.Option(
+        min=1, max=10_000, show_default="frontmatter `queue: {batch_size}`, else 20",
+        help="Tasks per batch (implies --queue).", rich_help_panel=_QUEUE)] = None,
     as_json: Json = False,
     fmt: Format = None,
 ) -> None:
@@ -136,5 +145,6 @@ def start_command(
 
     chosen = None if as_json else ui.choose_format(fmt)
     shape = start.Shape(teams=parse_counts(teams or []), judge=judge)
-    outcome = start.start(repo, target, options, sessions, shape)
+    outcome = start.start(repo, target, options, sessions, shape, queue=queue,
+                          batch_size=batch_size)
     raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

@@ -12,7 +12,7 @@ from dispatch.core import ui
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import refs, remotes
 from dispatch.gitops.repository import find
-from dispatch.integration import external, merge_queue, report
+from dispatch.integration import collect, external, merge_queue, report
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FeaturePaths, features, pick_feature
 from dispatch.state.store import StateStore
@@ -38,6 +38,11 @@ class Request:
     retry_delay: float = 2.0
     batch: bool | None = None
     verify_jobs: int = 2
+    collect_glob: str | None = None  # JSON segments to combine (integration/collect.py)
+    into: str | None = None
+    key: str | None = None
+    schema: Path | None = None
+    collect_spec: collect.Spec | None = None  # the four above, checked by `run`
 
 
 def run(root: Path, request: Request) -> int:
@@ -45,6 +50,12 @@ def run(root: Path, request: Request) -> int:
         raise DispatchError("--push, --watch and --delete-merged need --remote NAME")
     if request.remote:
         remotes.expect_remote(root, request.remote)
+    if request.collect_glob is not None:
+        request.collect_spec = collect.spec(root, request.collect_glob, request.into,
+                                            request.key, request.schema)
+    elif request.into or request.key or request.schema:
+        raise DispatchError("--into, --key and --schema go with --collect GLOB (the segment "
+                            "files to combine), e.g. --collect 'staging/*.json'")
     paths = FeaturePaths(root, _feature(root, request))
     if not request.watch:
         return once(paths, request, waiting_ok=False)
@@ -66,7 +77,7 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
     tips = _fetch(paths, request)
     if request.pattern is not None:
         matched = _pattern_branches(paths, request, tips)
-        if len(matched) < request.min_branches:
+        if _arrived(paths, matched) < request.min_branches:
             what = (f"{len(matched)} branch(es) match {request.pattern!r}; waiting for "
                     f"{request.min_branches}")
             if waiting_ok:
@@ -81,14 +92,20 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
         verify_jobs=request.verify_jobs)
     # Progress goes to stderr on every reader: a long verify is not mistaken for a hang.
     outcome = merge_queue.integrate(paths, options, progress=ui.say_err)
+    collection = collect.collect(paths, request.collect_spec) if request.collect_spec else None
     path, kept = report.write(paths, outcome.state, outcome.prediction,
-                              merge_queue.branch_tips(paths, outcome.state, options.tips))
+                              merge_queue.branch_tips(paths, outcome.state, options.tips),
+                              collection)
     if kept is not None:
         ui.note(f"kept {paths.relative(kept)}: the {path.name} that was there had been written "
                 "or changed by someone else")
-    _publish(paths, request, outcome.state)
-    _show(paths, request, outcome, path)
-    return 0 if not outcome.left_out else 1
+    _publish(paths, request, outcome.state, collection)
+    _show(paths, request, outcome, path, collection)
+    if collection is not None and not collection.segments:
+        if not waiting_ok:
+            raise DispatchError(collection.nothing_found())
+        ui.note(collection.nothing_found())
+    return 0 if not outcome.left_out and not (collection and collection.left_out()) else 1
 
 
 def _fetch(paths: FeaturePaths, request: Request) -> dict[str, str]:
@@ -116,6 +133,20 @@ def _pattern_branches(paths: FeaturePaths, request: Request,
     return list(matched)
 
 
+def _arrived(paths: FeaturePaths, matched: list[str]) -> int:
+    """How many of the pattern's branches have come: those there now and those merged before
+    (deleted since by --delete-merged). Counting only the ones there would stall a watcher
+    below --min-branches for good once it deleted what it merged."""
+    store = StateStore(paths)
+    if not store.exists():
+        return len(matched)
+    state = store.load()
+    merged = {state.workstreams[name].branch
+              for name, record in (state.integration.merges if state.integration else {}).items()
+              if record.status == "merged" and name in state.workstreams}
+    return len(merged.union(matched))
+
+
 def _tips_by_workstream(paths: FeaturePaths, state: FeatureState,
                         fetched: dict[str, str]) -> dict[str, str]:
     """For each workstream, the fetched tip when it is newer than (or instead of) the local
@@ -133,7 +164,8 @@ def _tips_by_workstream(paths: FeaturePaths, state: FeatureState,
     return tips
 
 
-def _publish(paths: FeaturePaths, request: Request, state: FeatureState) -> None:
+def _publish(paths: FeaturePaths, request: Request, state: FeatureState,
+             collection: collect.Collection | None) -> None:
     integration = state.integration
     if request.remote is None or integration is None:
         return
@@ -142,20 +174,38 @@ def _publish(paths: FeaturePaths, request: Request, state: FeatureState) -> None
                             request.retry_delay)
     if request.delete_merged:
         head = refs.branch_commit(paths.root, integration.branch) or ""
-        done = [state.workstreams[n].branch for n, r in integration.merges.items()
-                if r.status == "merged" and r.tip and refs.is_ancestor(paths.root, r.tip, head)]
         present = remotes.tracking(paths.root, request.remote)
-        doomed = [b for b in done if b in present]
+        # Judged by the remote's tip, not the one merged: a tip pushed since holds new work.
+        tips = {n: present.get(state.workstreams[n].branch)
+                for n, r in integration.merges.items() if r.status == "merged"}
+        done = {n: tip for n, tip in tips.items()
+                if tip and refs.is_ancestor(paths.root, tip, head)}
+        doomed = {state.workstreams[n].branch: tip for n, tip in done.items()
+                  if not _kept_for_collection(state, n, collection, request.remote)}
         if doomed:
-            remotes.delete(paths.root, request.remote, doomed, request.retry_delay)
+            remotes.delete(paths.root, request.remote, list(doomed), request.retry_delay,
+                           expect=doomed)
+
+
+def _kept_for_collection(state: FeatureState, name: str, collection: collect.Collection | None,
+                         remote: str) -> bool:
+    """With --collect, a branch is deleted only once every segment it brought is collected."""
+    reason = collection.keeps(name) if collection is not None else None
+    if reason is not None:
+        ui.note(f"kept {state.workstreams[name].branch} on {remote}: {reason}")
+    return reason is not None
 
 
 def _show(paths: FeaturePaths, request: Request, outcome: merge_queue.Outcome,
-          path: Path) -> None:
+          path: Path, collection: collect.Collection | None) -> None:
     if request.as_json:
-        ui.print_json(report.as_json(outcome.state, outcome.prediction, path))
+        shown = report.as_json(outcome.state, outcome.prediction, path)
+        if collection is not None:
+            shown["collect"] = collection.as_json()
+        ui.print_json(shown)
         return
-    for line in report.summary(outcome.state, path, paths.root):
+    lines = report.summary(outcome.state, path, paths.root)
+    for line in lines[:-2] + (collection.summary() if collection else []) + lines[-2:]:
         ui.say(line)
 
 

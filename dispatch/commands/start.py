@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from dispatch.commands import spec_snapshot
@@ -20,10 +21,11 @@ from dispatch.core import ui
 from dispatch.core.errors import DispatchError
 from dispatch.gitops.repository import Repo
 from dispatch.sessions import claude_cli, client
+from dispatch.sessions import queue as work_queue
 from dispatch.spec import safety
 from dispatch.state.model import FeatureState, RunSettings
 from dispatch.state.paths import FeaturePaths
-from dispatch.state.plan import AgentOptions, Plan
+from dispatch.state.plan import AgentOptions, Plan, QueueSettings
 from dispatch.state.store import StateStore
 from dispatch.workspace.preflight import StartOptions
 from dispatch.workspace.provision import provision
@@ -85,13 +87,18 @@ def agent_options(*, model: str | None, permission_mode: str | None,
 
 
 def start(repo: Repo, target: str, options: StartOptions,
-          sessions: SessionOptions | None, shape: Shape | None = None) -> Outcome:
+          sessions: SessionOptions | None, shape: Shape | None = None, *,
+          queue: bool = False, batch_size: int | None = None) -> Outcome:
+    """`queue`/`batch_size`: `--queue [--batch-size K]` (either turns the queue on; the
+    frontmatter's `queue: {batch_size: K}` does too)."""
     from dispatch.spec.view import warning_lines
 
     given = classify(target, Path.cwd(), repo.root)
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
     plan, spec_path = _plan(repo, given.kind, given.value, shape or Shape())
+    plan = _queued(plan, queue, batch_size)
+    _expect_no_teams_in_a_queue(plan)
     for line in warning_lines(plan):
         ui.say_err(line)
     run = _run_settings(plan, sessions) if sessions else None
@@ -101,12 +108,25 @@ def start(repo: Repo, target: str, options: StartOptions,
     if spec_path is not None:
         spec_snapshot.write(paths, spec_path)
         spec_snapshot.warn_if_uncommitted(repo.root, spec_path)
+    if plan.queue is not None or state.queue is not None:
+        state = StateStore(paths).update(partial(work_queue.ensure, plan=plan))
+        _warn_if_recut(plan, state)
     if run is None:
         return Outcome(state=state)
     queued = client.set_run(StateStore(paths), run)
     supervision = client.Supervision(paths)
     return Outcome(state=client.wait_launched(supervision), supervision=supervision,
                    queued=queued)
+
+
+def _expect_no_teams_in_a_queue(plan: Plan) -> None:
+    """A queue hands a workstream's batches to its one session; competing teams are several
+    sessions on the same tasks: the two do not combine (yet)."""
+    teamed = [ws.name for ws in plan.workstreams if ws.teams]
+    if plan.queue is not None and teamed:
+        raise DispatchError(f"{', '.join(teamed)} run(s) as competing teams, which a queue "
+                            "(--queue, frontmatter `queue:`) cannot hand batches to; drop the "
+                            "queue or the teams")
 
 
 def _plan(repo: Repo, kind: str, value: str, shape: Shape) -> tuple[Plan, Path | None]:
@@ -122,6 +142,21 @@ def _plan(repo: Repo, kind: str, value: str, shape: Shape) -> tuple[Plan, Path |
         return teams.for_feature(plan, state, shape.teams, shape.judge), path
     state = StateStore(FeaturePaths(repo.root, value)).load()
     return teams.for_feature(state.plan, state, shape.teams, shape.judge), None
+
+
+def _warn_if_recut(plan: Plan, state: FeatureState) -> None:
+    kept = state.queue.batch_size if state.queue else None
+    if plan.queue is not None and kept is not None and plan.queue.batch_size != kept:
+        ui.warn(f"the queue of {state.feature} keeps its batches of {kept} (a batch already "
+                f"handed out is never cut again); --batch-size {plan.queue.batch_size} is "
+                "not used")
+
+
+def _queued(plan: Plan, queue: bool, batch_size: int | None) -> Plan:
+    if not queue and batch_size is None:
+        return plan
+    size = batch_size or (plan.queue.batch_size if plan.queue else work_queue.DEFAULT_BATCH_SIZE)
+    return plan.model_copy(update={"queue": QueueSettings(batch_size=size)})
 
 
 def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:

@@ -94,3 +94,30 @@ def first_parents(cwd: Path, start: str, tip: str) -> list[str]:
 
 def parents(cwd: Path, commit: str) -> list[str]:
     return run(["rev-list", "--parents", "-n", "1", commit], cwd).split()[1:]
+
+
+def first_parent_line(cwd: Path, base: str, head: str) -> list[tuple[str, str]]:
+    """(commit, subject) of each commit on `head`'s first-parent line since `base`, oldest
+    first: on an integration branch, its merges and dispatch's own commits."""
+    fields = run(["log", "--first-parent", "-z", "--reverse", "--format=%H%x00%s",
+                  f"{base}..{head}"], cwd).split("\0")[:-1]  # each commit ends in a NUL
+    return list(zip(fields[0::2], fields[1::2], strict=True))
+
+
+def first_parent_changes(cwd: Path, base: str, head: str,
+                         commits: set[str]) -> dict[str, list[str]]:
+    """The files each commit on that line changed against its first parent (a merge: what
+    the merge brought). `commits` are the line's commits (`first_parent_line`): a header is
+    told from a file name by it, as a file name may hold any byte but NUL."""
+    out = run(["log", "--first-parent", "--diff-merges=first-parent", "--no-renames",
+               "--name-only", "-z", "--format=%x01%H", f"{base}..{head}"], cwd)
+    changed: dict[str, list[str]] = {}
+    current: list[str] = []
+    first = False
+    for token in out.split("\0"):
+        if token.startswith("\x01") and token[1:] in commits:
+            current, first = changed.setdefault(token[1:], []), True
+        elif token:  # git puts a newline before a commit's first file name
+            current.append(token[1:] if first and token.startswith("\n") else token)
+            first = False
+    return changed

@@ -49,8 +49,9 @@ def fetch(root: Path, remote: str, refspecs: list[str], first_delay: float) -> N
                                   *refspecs], root), f"git fetch {remote}", first_delay)
 
 
-def push(root: Path, remote: str, refspecs: list[str], first_delay: float) -> None:
-    with_retries(lambda: runner.run(["push", "--quiet", remote, *refspecs], root),
+def push(root: Path, remote: str, refspecs: list[str], first_delay: float,
+         options: tuple[str, ...] = ()) -> None:
+    with_retries(lambda: runner.run(["push", "--quiet", *options, remote, *refspecs], root),
                  f"git push {remote}", first_delay)
 
 
@@ -88,6 +89,11 @@ def heads(root: Path, remote: str, pattern: str) -> dict[str, str]:
     return found
 
 
-def delete(root: Path, remote: str, branches: list[str], first_delay: float) -> None:
-    """Delete branches on `remote` (one push, retried)."""
-    push(root, remote, [f":refs/heads/{branch}" for branch in branches], first_delay)
+def delete(root: Path, remote: str, branches: list[str], first_delay: float,
+           expect: dict[str, str] | None = None) -> None:
+    """Delete branches on `remote` (one push, retried). With `expect` ({branch: commit}),
+    a branch is deleted only while it still points there: one that moved on the remote
+    since it was fetched (new work pushed meanwhile) makes the push fail, not vanish."""
+    leases = tuple(f"--force-with-lease=refs/heads/{branch}:{sha}"
+                   for branch, sha in (expect or {}).items())
+    push(root, remote, [f":refs/heads/{branch}" for branch in branches], first_delay, leases)

@@ -58,5 +58,20 @@ def result(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None,
         raise DispatchError(f"{cwd} is not a folder; git cannot run there") from exc
 
 
+def run_bytes(args: list[str], cwd: Path, *, stdin: bytes | None = None) -> bytes:
+    """`run` for file contents: stdin and stdout as bytes, exactly as git reads and writes
+    them (text mode would decode them and translate line endings)."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, env=env(),
+                              input=stdin, stdin=None if stdin is not None else
+                              subprocess.DEVNULL, check=False)
+    except OSError:
+        result(["--version"], cwd)  # the same one-line error as any other git command
+        raise
+    if proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
 def ok(args: list[str], cwd: Path) -> bool:
     return result(args, cwd).returncode == 0

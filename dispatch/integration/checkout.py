@@ -5,8 +5,9 @@ user's checkout is never switched. It gets its own ports and a copy of .env like
 
 Crash safety: the integration record is saved before the branch is made (so a rerun knows
 the branch is dispatch's), a worktree registered but never checked out is checked out on the
-next run, and a fast-forward is recorded before it starts (`advancing`): one cut short is
-taken back by the next run before anything else happens.
+next run (one never given a HEAD is made again), and a fast-forward is recorded before it
+starts (`advancing`): one cut short is taken back by the next run before anything else
+happens.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def ensure(paths: FeaturePaths, state: FeatureState, integration: IntegrationSta
     path = paths.root / integration.path
     if refs.branch_commit(paths.root, integration.branch) is None:
         refs.create_branches(paths.root, [integration.branch], state.base)
+    if (path / ".git").exists() and refs.commit_of(path, "HEAD") is None:
+        # `worktree add` killed after it registered the worktree and before it gave it a
+        # HEAD (all zeros, locked "initializing"): dispatch's own, holding nothing yet.
+        worktrees.remove(paths.root, path)
     if not (path / ".git").exists():
         _register(paths, integration, path)
     if not tree.is_checked_out(path):

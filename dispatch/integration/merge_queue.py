@@ -270,9 +270,12 @@ def merge_on(run: _Run, state: FeatureState, name: str, tip: str | None,
     """The merge of one branch on top of `head`: a clean merge still to verify, what became
     of it (conflict, skipped, already in), or None when nothing changed since the last run."""
     assert state.integration is not None
-    if tip is None:
-        return MergeRecord(status="skipped", reason="its branch is missing (deleted by hand?)")
     previous = state.integration.merges.get(name)
+    if tip is None:
+        if previous and previous.status == "merged" and previous.tip and refs.is_ancestor(
+                run.paths.root, previous.tip, head):
+            return None  # merged, then deleted (`--delete-merged`, clean): its work is here
+        return MergeRecord(status="skipped", reason="its branch is missing (deleted by hand?)")
     if previous and previous.tip == tip and previous.status in ("conflict", "verify_failed"):
         return None  # nothing new on that branch since it failed
     found = candidate.prepare(run.paths.root, state.base, tip)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
@@ -17,6 +17,9 @@ from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
 from dispatch.workspace import workfiles
+
+if TYPE_CHECKING:
+    from dispatch.integration.collect import Collection
 
 
 @dataclass
@@ -40,7 +43,8 @@ class Row:
 
 
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
-          tips: dict[str, str]) -> tuple[Path, Path | None]:
+          tips: dict[str, str], collection: Collection | None = None
+          ) -> tuple[Path, Path | None]:
     """Write the report; also the path a report not written by dispatch was moved to."""
     titles = {ws.name: ws.title for ws in state.plan.attempts()}  # (competing teams' too)
     rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
@@ -52,7 +56,8 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         "INTEGRATION.md.j2", paths.root, state=state, integration=state.integration, rows=rows,
         merged=merged, prediction=prediction, total_cost=state.total_cost(),
         rehearsal=any(row.worker == "rehearsal" for row in rows),
-        next_steps=next_steps(state, rows), written_at=now().isoformat())
+        next_steps=next_steps(state, rows), written_at=now().isoformat(),
+        collection=collection)
     target = paths.report
     kept = keep_if_not_ours(target)
     write_atomic(target, sign(text))

@@ -76,7 +76,10 @@ class Radar:
             self.checked[(a, b)] = (tip_a, tip_b)
             if tip_a == state.base or tip_b == state.base:
                 continue  # no work on one side yet: nothing to collide with
-            _, conflicted = merges.merge_tree(self.paths.root, tip_a, tip_b)
+            try:
+                _, conflicted = merges.merge_tree(self.paths.root, tip_a, tip_b)
+            except GitError:
+                continue  # e.g. unrelated histories: integrate names that branch's problem
             before = known.get((a, b))
             if not conflicted:
                 if before is not None:

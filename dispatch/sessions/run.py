@@ -21,6 +21,7 @@ from dispatch.sessions import (
     done_check,
     launch,
     pacing,
+    queue,
     radar,
     run_result,
     scheduler,
@@ -141,11 +142,13 @@ def _prompt(paths: FeaturePaths, state: FeatureState, record: SessionRecord,
     session it continues; a session that must start afresh (it was stopped before the CLI
     saved it) gets its task first, then the message."""
     told = record.resume_prompt
+    batch = queue.prompt(paths, state, record, resume)  # and the batch it works on, if any
     if told and resume:
-        prompt = told
+        prompt = f"{told}\n\n{batch}" if batch else told
     else:
-        usual = briefing.prompt("resume_prompt.md.j2" if resume else "first_prompt.md.j2",
-                                paths, state, state.plan.workstream(record.name))
+        usual = batch or briefing.prompt(
+            "resume_prompt.md.j2" if resume else "first_prompt.md.j2", paths, state,
+            state.plan.workstream(record.name))
         prompt = f"{usual}\n\n{told}" if told else usual
     collisions = radar.told_text(state, record.name, record.attempts)
     return f"{prompt}\n\n{collisions}" if collisions else prompt
@@ -189,7 +192,7 @@ def finish_run(paths: FeaturePaths, store: StateStore, run: Run, returncode: int
         outcome.problems.append(f"it names session {outcome.session_id[:40]!r}, not this "
                                 f"run's {record.session_id}")
     check = follow_up = None
-    if outcome.kind == "success" and record.status != "stopped":
+    if outcome.kind == "success":  # even when stopped meanwhile: finished work is recorded
         check, follow_up = _checked_work(paths, state, record)
     store.update(partial(_apply, name=run.name, outcome=outcome, check=check,
                          follow_up=follow_up, timed_out=run.timed_out, attempt=run.attempt))
@@ -218,6 +221,7 @@ def _check_work(paths: FeaturePaths, state: FeatureState,
                                launch.session_env(record, state.feature), log,
                                paths.relative(log))
     check = done_check.check(paths.worktree(record.name), record.branch, not_in, verify)
+    queue.check_batch(state, record, check)
     follow_up = None
     if state.run.follow_up and not check.done and not record.followed_up:
         context = briefing.context(paths, state, ws)
@@ -249,6 +253,7 @@ def _apply(state: FeatureState, name: str, outcome: RunOutcome, check: done_chec
         transitions.record_run(record, outcome, now())
         return
     transitions.apply(record, outcome, state.run, now(), check, follow_up, timed_out)
+    queue.after_run(state, name, check)  # its batch booked with this outcome, once
     ended = state.workstreams[name]  # (the same record, as `apply` left it)
     if ended.fixable and ended.status == "failed" and not state.run.halted:
         state.run.halted = f"{name} failed: {ended.error}"  # the others would too

@@ -38,8 +38,9 @@ def apply(record: SessionRecord, outcome: RunOutcome, run: RunSettings, now: dat
     """Set status, reason and checkpoint after a run (`check` is given for successes)."""
     record_run(record, outcome, now)
     record.last_checkpoint = outcome.message or "; ".join(outcome.errors) or None
-    if record.status == "stopped" and outcome.kind != "success":
-        return  # `dispatch stop` ended it on purpose; it stays resumable
+    if record.status == "stopped" and not (outcome.kind == "success" and check is not None
+                                           and check.done):
+        return  # `dispatch stop` ended it on purpose; it stays resumable (unless it finished)
     if timed_out is not None:
         _fail(record, f"stopped after running {timed_out:.0f}s (--session-timeout)")
     elif outcome.kind == "success":

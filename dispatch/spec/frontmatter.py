@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from dispatch.state.names import MAX_TEAMS
-from dispatch.state.plan import AgentOptions
+from dispatch.state.plan import AgentOptions, QueueSettings
 
 
 class WorkstreamOverrides(AgentOptions):
@@ -38,4 +38,5 @@ class Frontmatter(AgentOptions):
     integrate: Literal["auto", "manual"] | None = None  # auto: the autopilot (README)
     fix_rounds: int | None = Field(default=None, ge=0, le=10)
     judge: bool | None = None  # a judge session reviews every workstream's teams
+    queue: QueueSettings | None = None  # {batch_size: K}: read by `start` (README: the queue)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

@@ -179,7 +179,7 @@ def _plan(source: SpecSource, blocks: list[Block], workstreams: list[Workstream]
                 verify=fm.verify, base_port=fm.base_port, max_parallel=fm.max_parallel,
                 budget_usd=fm.budget_usd, allow_setup_failure=fm.allow_setup_failure,
                 on_event=fm.on_event, judge=fm.judge, integrate=None if fm.integrate is None else
-                fm.integrate == "auto", fix_rounds=fm.fix_rounds,
+                fm.integrate == "auto", fix_rounds=fm.fix_rounds, queue=fm.queue,
                 agent=agent, workstreams=workstreams)
 
 

@@ -155,6 +155,30 @@ class RunSettings(BaseModel):
     limit_cut_at: datetime | None = None
 
 
+class QueueItem(BaseModel):
+    """One task of a workstream's work list (sessions/queue.py)."""
+
+    id: str  # "<workstream>:<n>": its n-th task in spec order, so ids never change
+    text: str
+    file: str | None = None  # the path it names, if any (what stealing keeps disjoint)
+
+
+class Batch(BaseModel):
+    owner: str  # the workstream whose list the items come from
+    number: int  # 1, 2, ... within the owner's list
+    items: list[QueueItem]
+    status: Literal["pending", "assigned", "done"] = "pending"
+    worker: str | None = None  # whose session has it: the owner, or a workstream that took it
+    start_tip: str | None = None  # the worker's branch when it was handed out
+    assigned_at: datetime | None = None
+    done_at: datetime | None = None  # when its run passed the done check (booked once)
+
+
+class WorkQueue(BaseModel):
+    batch_size: int
+    batches: list[Batch] = Field(default_factory=list)
+
+
 MergeStatus = Literal["merged", "conflict", "verify_failed", "skipped"]
 
 
@@ -212,6 +236,7 @@ class FeatureState(BaseModel):
     external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
     teams: dict[str, TeamRecord] = Field(default_factory=dict)  # workstreams run by teams
     collisions: list[Collision] = Field(default_factory=list)  # live ones only (the radar)
+    queue: WorkQueue | None = None  # `start --queue`: the batches of every workstream
 
     def names(self) -> list[str]:
         """Every workstream with a record: the plan's order first (a teamed workstream's

@@ -56,6 +56,15 @@ class Teams(BaseModel):
         return (self.models[team - 1] or None) if team <= len(self.models) else None
 
 
+class QueueSettings(BaseModel):
+    """`start --queue` / frontmatter `queue: {batch_size: K}`: each workstream's tasks are
+    worked through K at a time by the same session (sessions/queue.py)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    batch_size: int = Field(ge=1, le=10_000)
+
+
 class Workstream(BaseModel):
     """One parallel unit of work: its own worktree, branch and Claude session (or, with
     `teams`, one per team: its attempts)."""
@@ -124,6 +133,7 @@ class Plan(BaseModel):
     on_event: str | None = None
     integrate: bool | None = None  # frontmatter `integrate: auto`
     fix_rounds: int | None = None
+    queue: QueueSettings | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
     judge: bool | None = None  # a judge session reviews every workstream's teams
     workstreams: list[Workstream]

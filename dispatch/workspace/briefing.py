@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from dispatch.core import render
-from dispatch.state import picks
-from dispatch.state.model import FeatureState
+from dispatch.state import picks, work_items
+from dispatch.state.model import Batch, FeatureState
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.plan import Workstream
 from dispatch.workspace.workfiles import RESULTS, TASKS, WORK_DIR, ensure_work_dir
@@ -30,6 +30,7 @@ def context(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> dict[st
         "waited_by": plan.dependents(ws.team_of or ws.name),
         "rivals": [a for a in state.teams[ws.team_of].attempts if a != ws.name]
         if ws.team_of and ws.team_of in state.teams else [],
+        "queued": _queued(state, ws),
     }
 
 
@@ -39,6 +40,13 @@ def _dependency(state: FeatureState, name: str) -> dict[str, str]:
     if branch is None and name in state.teams:
         branch = "the branch of whichever of its teams is picked"
     return {"name": name, "branch": branch or "-"}
+
+
+def _queued(state: FeatureState, ws: Workstream) -> list[Batch]:
+    """Its batches when it works through a queue (`start --queue`), else none."""
+    size = state.queue.batch_size if state.queue else \
+        state.plan.queue.batch_size if state.plan.queue else None
+    return work_items.cut(ws, size) if size else []
 
 
 def write_tasks(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> None:

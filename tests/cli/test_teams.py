@@ -351,3 +351,11 @@ def test_repair_rebuilds_the_teams_attempts(repo: Path, cli: Cli,
     assert (found["workstreams"]["audio.t2"]["team_of"],
             found["workstreams"]["audio.t2"]["team"]) == ("audio", 2)
     assert found["workstreams"]["audio.t2"]["status"] == "done"
+
+
+@pytest.mark.usefixtures("fake_claude")
+def test_teams_and_a_queue_are_refused_together(repo: Path, cli: Cli) -> None:
+    commit(repo, {"specs/duo.md": spec()})
+    refused = cli("start", "specs/duo.md", "--queue", "--no-setup")
+    assert refused.code == 1 and "audio run(s) as competing teams" in refused.err
+    assert not (repo / ".worktrees/duo").exists()

@@ -467,11 +467,6 @@ def test_a_stop_racing_a_finished_session_keeps_its_success(
         assert found["api"]["status"] == "done", evidence
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dispatch/sessions/run.py finish_run skips the done check when the record says "
-    "`stopped`, and transitions.apply then asserts a check for the run's success "
-    "(AssertionError in the supervisor): api's finished work is not recorded `done` and "
-    "docs never runs"))
 def test_a_stop_that_marks_a_session_just_before_it_succeeds(
         x_repo: Path, fake_claude: FakeClaude, tmp_path: Path) -> None:
     """`dispatch stop x api` marks api `stopped` (its process still runs), and before the
@@ -494,8 +489,8 @@ def test_a_stop_that_marks_a_session_just_before_it_succeeds(
     _hold(supervisor, paths)
     try:
         api.release()
-        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.json"
-        wait_for(lambda: not _alive(api_pid) and result_file.read_text().strip() != "",
+        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.jsonl"
+        wait_for(lambda: not _alive(api_pid) and '"type": "result"' in result_file.read_text(),
                  "api's session did not end")
         StateStore(paths).set("api", status="stopped", error="stopped by 'dispatch stop'")
     finally:

@@ -388,11 +388,6 @@ def test_integrate_killed_inside_its_final_fast_forward_then_rerun_converges(
                                   "web/web.txt")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a worktree that `git worktree add` registered but never gave a HEAD (killed in that "
-    "instant: HEAD all zeros, locked 'initializing') is not recognised as half made: the "
-    "rerun's `git reset --hard` fails with \"Could not parse object 'HEAD'\" (found by crash "
-    "trial (c), seed 21224141, under load)"))
 def test_integrate_killed_just_after_git_registered_its_worktree_then_rerun_converges(
         four_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`git worktree add` first registers the worktree (its HEAD all zeros, locked

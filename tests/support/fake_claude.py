@@ -22,7 +22,8 @@ the session id, and exit with "exit"), "run_before_reply" (an argv run after the
 does what the autopilot's hand-back prompt asks (merge the integration branch keeping both
 sides of a conflict, take BROKEN out), "break_git" replaces the worktree's .git link with
 garbage; "detach", "own_branch" and "diverge" commit off the workstream's branch (see
-LEAVE_BRANCH). After the last step: work + success.
+LEAVE_BRANCH); "batch" fixes the items of the queue batch its prompt lists (a line
+`fixed <item id>` in each item's file, one commit). After the last step: work + success.
 """
 
 from __future__ import annotations
@@ -169,9 +170,31 @@ def follow_the_fix_prompt(prompt: str, workstream: str) -> None:
         git("-c", "commit.gpgsign=false", "commit", "-q", "-am", f"{workstream}: fix the tests")
 
 
+# An item of a queue batch as dispatch's batch prompt lists it (batch_prompt.md.j2).
+QUEUE_ITEM = re.compile(r"^- item (\S+:\d+) — (.*)$", re.M)
+
+
+def fix_the_batch(prompt: str, workstream: str) -> None:
+    """What a good worker does with a queue batch: each item the prompt lists gets a line
+    `fixed <id>` in the file it names (or fixed.txt), all in one commit."""
+    found = QUEUE_ITEM.findall(prompt)
+    for item_id, text in found:
+        named = re.search(r"`([^`]+)`", text)
+        target = Path(named[1] if named else "fixed.txt")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a") as handle:
+            handle.write(f"fixed {item_id}\n")
+    git("add", "-A")
+    git("-c", "commit.gpgsign=false", "commit", "-q", "-m",
+        f"{workstream}: {len(found)} item(s)")
+
+
+ANSWERS = {"fix": follow_the_fix_prompt, "batch": fix_the_batch}
+
+
 def do_work(action: str, workstream: str, run: int, prompt: str = "") -> None:
-    if action == "fix":
-        follow_the_fix_prompt(prompt, workstream)
+    if action in ANSWERS:  # do what the prompt asks, then write RESULTS.md
+        ANSWERS[action](prompt, workstream)
         action = "results"
     if action == "broken":  # work that turns the project's tests red
         Path("work").mkdir(exist_ok=True)

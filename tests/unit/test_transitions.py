@@ -132,6 +132,11 @@ ROWS = [
     # ... but a run that succeeded before the stop reached it keeps its success
     Row("stopped-success-done", SUCCESS, {"status": "done", "error": None, "commits": 2},
         before={"status": "stopped", "error": "stopped by 'dispatch stop'"}, check=DONE),
+    # ... while one whose work is not finished stays stopped: no follow-up behind a stop
+    Row("stopped-success-missing", SUCCESS, {"status": "stopped", "followed_up": False,
+                                             "error": "stopped by 'dispatch stop'"},
+        before={"status": "stopped", "error": "stopped by 'dispatch stop'"}, check=MISSING,
+        follow_up=FOLLOW_UP),
 ]
 
 

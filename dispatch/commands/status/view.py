@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from dispatch.commands.status import queue_progress
 from dispatch.commands.status.collect import Record, Snapshot, Totals, parse_time, totals
 from dispatch.core.table import Column, Table
 
@@ -22,6 +23,7 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "concurrency": _concurrency_json(snap),
         "collisions": _collisions_json(snap),
         "teams": {name: _team_json(team) for name, team in _teams(snap).items()},
+        "queue": queue_progress.progress(state),
     }
 
 
@@ -139,6 +141,9 @@ def status_table(snap: Snapshot, verbose: bool = False) -> Table:
         if record.get("team_of") and record.get("team") == 1:  # the teams under their workstream
             rows.append(_team_row(snap, str(record.get("team_of")), columns))
         rows.append(_row(snap, record, verbose))
+    queue = queue_progress.progress(snap.state)
+    if queue is not None:  # with a queue, its items say more than TASKS.md's boxes
+        _items_column(columns, rows, queue)
     now = columns.index(COLUMNS[-2])
     if not any(row[now] for row in rows):  # nobody is working: no empty "now" column
         del columns[now]
@@ -148,6 +153,14 @@ def status_table(snap: Snapshot, verbose: bool = False) -> Table:
     for row in rows:
         table.add(*row)
     return table
+
+
+def _items_column(columns: list[Column], rows: list[list[str]], queue: dict[str, Any]) -> None:
+    at = columns.index(COLUMNS[2])
+    columns[at] = Column("items", "items {}")
+    counts = {w["name"]: f"{w['items_done']}/{w['items_total']}" for w in queue["workstreams"]}
+    for row in rows:
+        row[at] = counts.get(row[0], "-")
 
 
 def _row(snap: Snapshot, record: Record, verbose: bool) -> list[str]:
@@ -213,7 +226,9 @@ def _note(snap: Snapshot, record: Record, live: Any) -> str:
     setup = record["setup"]
     if setup.get("status") == "failed" and record["status"] != "setup_failed":
         note = f"setup failed (see {setup.get('log')}). " + note
-    if live.unrecorded:
+    if live.unrecorded and snap.supervisor is not None:
+        note = "finished; the supervisor is recording it"
+    elif live.unrecorded:
         note = (f"finished; not recorded yet (no supervisor is running: 'dispatch start "
                 f"{snap.state['feature']}' records it)")
     if live.problem:
@@ -245,8 +260,13 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
         line += f" · {summary.tasks_per_hour:g} tasks/h"
     if summary.eta_hours is not None:
         line += f" · ETA {_clock(summary.eta_hours * 3600)}"
+    queue = queue_progress.progress(snap.state)
+    if queue is not None:  # TASKS.md holds the first batch only: the queue line counts
+        line = f"{counts} · cost ${summary.cost_usd:.2f}"
     supervisor = f"supervisor pid {snap.supervisor}" if snap.supervisor else "no supervisor"
     lines = [f"{line} · {supervisor}"]
+    if queue is not None:
+        lines.append(_queue_line(queue))
     pace = _concurrency_json(snap)
     if pace["limit"] is not None:
         lines.append(f"easing off: {pace['limit']} session(s) at once, of "
@@ -265,6 +285,19 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
                      f"'dispatch logs <workstream> --setup', retry with 'dispatch setup "
                      f"{snap.state['feature']}'")
     return lines
+
+
+def _queue_line(queue: dict[str, Any]) -> str:
+    """`queue: 120/200 items · batches 6/11 of 20 (1 taken) · 950 items/h · ETA 5m03s`."""
+    line = (f"queue: {queue['items_done']}/{queue['items_total']} items · batches "
+            f"{queue['batches_done']}/{queue['batches_total']} of {queue['batch_size']}")
+    if queue["batches_taken"]:
+        line += f" ({queue['batches_taken']} taken by another workstream)"
+    if queue["items_per_hour"]:
+        line += f" · {queue['items_per_hour']:g} items/h"
+    if queue["eta_hours"] is not None:
+        line += f" · ETA {_clock(queue['eta_hours'] * 3600)}"
+    return line
 
 
 def _clock(seconds: float | None) -> str:
