@@ -266,7 +266,7 @@ def test_clean_deletes_the_attempt_recorded_as_not_picked_and_keeps_its_results(
 def test_clean_keeps_attempts_while_none_is_picked(repo: Path, cli: Cli,
                                                   fake_claude: FakeClaude) -> None:
     commit(repo, {"specs/duo.md": spec()})
-    broken = [{"do": "broken"}, {"do": "work"}, {"do": "work"}]
+    broken: list[dict[str, object]] = [{"do": "broken"}, {"do": "work"}, {"do": "work"}]
     fake_claude.script({"audio.t1": broken, "audio.t2": broken})
     cli("start", "specs/duo.md", "--wait", "--no-setup")
     found = state(repo)
@@ -307,8 +307,6 @@ def test_the_budget_counts_every_team_and_stops_the_judge(repo: Path, cli: Cli,
 
 def test_a_pick_cut_short_while_the_branch_moves_is_finished_by_the_next_command(
         repo: Path, cli: Cli, fake_claude: FakeClaude, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dispatch.integration import repick
-
     commit(repo, {"specs/duo.md": spec(ui_needs_audio=False)})
     fake_claude.script({})
     cli("start", "specs/duo.md", "--wait", "--no-setup")
@@ -319,7 +317,7 @@ def test_a_pick_cut_short_while_the_branch_moves_is_finished_by_the_next_command
         raise KeyboardInterrupt  # the process ends after the intent is saved
 
     with monkeypatch.context() as patch:
-        patch.setattr(repick.tree, "reset_hard", dies)
+        patch.setattr("dispatch.gitops.tree.reset_hard", dies)
         assert cli("pick", "audio", "2").code == 130
     pending = state(repo)["integration"]["rebuild"]
     assert (pending["old"], pending["new"]) == ("audio.t1", "audio.t2")
