@@ -102,7 +102,9 @@ def integrate_command(
     from dispatch.commands import integrate
     from dispatch.gitops import repository
 
-    root = repository.find(Path.cwd()).root
+    repo = repository.find(Path.cwd())
+    repository.expect_identity(repo)  # every merge is a commit
+    root = repo.root
     request = integrate.Request(
         feature=feature, include=tuple(include or ("done",)),
         only=[n.strip() for n in only.split(",") if n.strip()] if only else None,

@@ -62,7 +62,7 @@ def _follow(paths: FeaturePaths, name: str, raw: bool) -> None:
         time.sleep(POLL)
     attempt = runs(paths, name)[-1]
     files = run_result.run_files(paths, name, attempt)
-    _header(paths, files.stdout, f"run {attempt} (following; Ctrl-C stops)")
+    _header(paths, files.stdout, f"run {attempt}, following; Ctrl-C stops")
     follower = Follower(files.stdout, str(paths.worktree(name)))
     try:
         while True:

@@ -72,6 +72,15 @@ def expect_no_operation_in_progress(repo: Repo) -> None:
                                 f"('{fix}')")
 
 
+def expect_identity(repo: Repo) -> None:
+    """Workers commit, and so do dispatch's own merges: without a name and email git refuses
+    every commit, which would fail each workstream late, one by one."""
+    if runner.result(["var", "GIT_COMMITTER_IDENT"], repo.root).returncode != 0:
+        raise DispatchError("git does not know who commits here (no user.name / user.email): "
+                            "run 'git config --global user.name \"Your Name\"' and 'git config "
+                            "--global user.email you@example.com', then run dispatch again")
+
+
 def resolve_base(repo: Repo, ref: str | None) -> str:
     if ref is None:
         return expect_commits(repo)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dispatch.core.errors import BusyError, DispatchError
 from dispatch.integration import merge_queue, report
+from dispatch.state.locks import try_lock
 from dispatch.state.model import now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -34,6 +35,24 @@ def land(paths: FeaturePaths, names: list[str]) -> int:
         _say(f"{name}: {record.status if record else 'not merged'}"
              f"{f' ({record.reason})' if record and record.reason else ''}")
     return 1 if outcome.left_out else 0
+
+
+def refresh_report(paths: FeaturePaths) -> bool:
+    """Write INTEGRATION.md again from the state as it is now (the sessions' statuses and fix
+    rounds move on after the last landing wrote it); False when an integrate holds the lock."""
+    try:
+        lock = try_lock(paths.lock("integrate"), "busy", "later")
+    except BusyError:
+        return False
+    try:
+        state = StateStore(paths).load()
+        if state.integration is None:
+            return True
+        tips = merge_queue.branch_tips(paths, state, {})
+        report.write(paths, state, merge_queue.predict(paths, state, tips), tips)
+        return True
+    finally:
+        lock.release()
 
 
 def _say(message: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,14 +140,15 @@ def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
         merge = row.merge
         if merge is not None and merge.status == "conflict":
             with_ = ", ".join(merge.collides_with) or "the integration branch"
-            steps.append(f"`dispatch resume {row.name} --prompt \"Merge branch {branch} into "
-                         f"your branch and resolve the conflicts in {', '.join(merge.files)} "
-                         f"(they collide with {with_}), then commit\"`, then `dispatch "
-                         f"integrate {state.feature}`")
+            prompt = (f"Merge branch {branch} into your branch and resolve the conflicts in "
+                      f"{', '.join(merge.files)} (they collide with {with_}), then commit")
+            steps.append(f"{_code(_resume(row.name, prompt))}, then "
+                         f"{_code(shlex.join(['dispatch', 'integrate', state.feature]))}")
         elif merge is not None and merge.status == "verify_failed":
-            steps.append(f"`dispatch resume {row.name} --prompt \"After merging into {branch}, "
-                         f"`{state.integration.verify}` fails (see {merge.verify_log}); fix "
-                         f"it on your branch and commit\"`")
+            prompt = (f"After merging into {branch}, the verify command "
+                      f"{state.integration.verify} fails (see {merge.verify_log}); fix it on "
+                      "your branch and commit")
+            steps.append(_code(_resume(row.name, prompt)))
         elif row.session_status != "done" and row.merge_status != "merged":
             steps.append(f"`{row.name}` is {row.session_status}: `dispatch resume {row.name}`"
                          f" (see `dispatch logs {row.name}`)")
@@ -154,6 +157,19 @@ def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
         steps.append(f"Review `{branch}` and merge it into {target}; then `dispatch clean "
                      f"{state.feature}`")
     return steps
+
+
+def _resume(name: str, prompt: str) -> str:
+    """A command line safe to paste into a shell: names and files are a worker's words."""
+    return shlex.join(["dispatch", "resume", name, "--prompt", prompt])
+
+
+def _code(text: str) -> str:
+    """A markdown code span around `text`, whatever backticks it holds."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def summary(state: FeatureState, report: Path, root: Path) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dispatch.core import files, render
 from dispatch.core.text import visible
+from dispatch.integration import landing
 from dispatch.integration.landing import BUSY
 from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, SessionRecord
@@ -57,6 +58,12 @@ class Autopilot:
         ready = self._ready(state)
         if ready and time.monotonic() >= self.not_before:
             self._start(ready)
+
+    def last_word(self, state: FeatureState) -> None:
+        """As the supervisor ends: the report, written again with how every workstream ended
+        (a landing wrote it before the last hand-backs)."""
+        if state.run is not None and state.run.integrate and state.integration is not None:
+            landing.refresh_report(self.paths)
 
     def busy(self, state: FeatureState) -> bool:
         """Whether landing is under way or due: the supervisor must not exit yet."""

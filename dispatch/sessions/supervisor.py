@@ -68,6 +68,7 @@ class Supervisor:
             while not self.stopping:
                 lock = self._keep(lock)
                 if self._tick() and not self.runs and self._finished(lock):
+                    self._last_word()
                     return
                 time.sleep(POLL_SECONDS)
         finally:
@@ -127,6 +128,12 @@ class Supervisor:
             self.notifier.finished(state)
             lock.release()
             return True
+
+    def _last_word(self) -> None:
+        try:
+            self.autopilot.last_word(self.store.load())
+        except Exception:
+            log_exception("writing the integration report again failed")
 
     def _adopt(self) -> None:
         """Take over runs left by a supervisor that died: alive ones are watched, dead ones

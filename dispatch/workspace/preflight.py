@@ -64,6 +64,7 @@ class Preparation:
 
 def prepare(repo: repository.Repo, plan: Plan, options: StartOptions) -> Preparation:
     repository.expect_no_operation_in_progress(repo)
+    repository.expect_identity(repo)
     paths = FeaturePaths(repo.root, plan.feature)
     store = StateStore(paths)
     state = store.load() if store.exists() else None

@@ -109,6 +109,9 @@ def test_a_workstream_that_cannot_fix_it_goes_to_a_person(repo: Path, cli: Cli,
     merges = state(repo)["integration"]["merges"]
     assert merges["cli"]["status"] == "verify_failed"
     assert {m["status"] for n, m in merges.items() if n != "cli"} == {"merged"}
+    # the report says how it ended (the last landing wrote it before the hand-back)
+    report = (repo / ".worktrees/six/INTEGRATION.md").read_text()
+    assert "| `cli` | needs_attention | verify_failed |" in report
 
 
 @pytest.mark.usefixtures("fake_claude")

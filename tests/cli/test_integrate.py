@@ -63,8 +63,9 @@ def test_check_integrate_and_clean_with_one_conflict(four: Path, cli: Cli) -> No
         assert f"> Results of {name}." in report
     assert "- `api` × `cli`: `shared.txt`" in report
     assert "collides with the earlier merge of `api`" in report
-    assert 'dispatch resume cli --prompt "Merge branch four/integration into your branch' \
-        in report
+    assert ("`dispatch resume cli --prompt 'Merge branch four/integration into your branch "
+            "and resolve the conflicts in shared.txt (they collide with api), then commit'`, "
+            "then `dispatch integrate four`") in report
     assert snapshot(repo, "four") == before
 
     cleaned = cli("clean")

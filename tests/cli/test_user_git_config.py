@@ -56,3 +56,22 @@ def test_a_dependency_that_really_conflicts_names_the_files(
     gamma = records(repo, "join")["gamma"]
     assert gamma["status"] == "needs_attention"
     assert gamma["error"].startswith("merging beta conflicts in shared.txt; resolve it in ")
+
+
+def test_no_git_identity_is_refused_before_any_change(repo: Path, cli: Cli,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a name and email every commit fails (the workers' and dispatch's own merges):
+    one line at the start, not one failed workstream after another."""
+    commit(repo, {"specs/join.md": JOIN})
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                 "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("EMAIL", "")
+    result = cli("start", "specs/join.md", "--rehearse")
+    assert (result.code, result.err.splitlines()[-1]) == (1, (
+        "dispatch: error: git does not know who commits here (no user.name / user.email): run "
+        "'git config --global user.name \"Your Name\"' and 'git config --global user.email "
+        "you@example.com', then run dispatch again"))
+    assert not (repo / ".worktrees").exists()
+    assert git(repo, "branch", "--list", "join/*") == ""
