@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 EXIT_INTERNAL = 70
 COMMAND_MODULES = ("plan_cmd", "split_cmd", "start_cmd", "sessions_cmd", "integrate_cmd",
+                   "teams_cmd",
                    "extras_cmd")
 
 

@@ -12,6 +12,7 @@ from dispatch.cli.options import Claude, Format, Json
 
 _SESSIONS = "Sessions"
 _AUTOPILOT = "Autopilot"
+_TEAMS = "Competing teams"
 _QUEUE = "Queue"
 
 
@@ -108,6 +109,13 @@ def start_command(
         "--batch/--no-batch", show_default="when verify takes 5s or more",
         help="With --integrate: merge ready branches together and verify once.",
         rich_help_panel=_AUTOPILOT)] = None,
+    teams: Annotated[list[str] | None, typer.Option(
+        "--teams", metavar="WS=N", help="Run workstream WS as N competing teams (attempts "
+        "WS.t1 ... WS.tN; evidence picks one). Repeatable.", rich_help_panel=_TEAMS)] = None,
+    judge: Annotated[bool, typer.Option(
+        "--judge", help="A judge session (counted in the budget) reviews the teams' diffs and "
+        "RESULTS.md and may choose among the attempts that pass.", rich_help_panel=_TEAMS)
+    ] = False,
     queue: Annotated[bool, typer.Option(
         "--queue", help="Work through each workstream's tasks in batches, resuming the same "
         "session with the next batch after each passes its done check; a workstream that "
@@ -143,7 +151,10 @@ def start_command(
         agent=start.agent_options(model=model, permission_mode=permission_mode,
                                   allowed_tools=allowed_tools, max_turns=max_turns,
                                   max_budget_usd=max_budget_usd))
+    from dispatch.spec.teams import parse_counts
+
     chosen = None if as_json else ui.choose_format(fmt)
-    outcome = start.start(repo, targets, options, sessions, feature=feature, queue=queue,
+    shape = start.Shape(teams=parse_counts(teams or []), judge=judge)
+    outcome = start.start(repo, targets, options, sessions, shape, feature=feature, queue=queue,
                           batch_size=batch_size)
     raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

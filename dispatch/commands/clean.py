@@ -3,7 +3,8 @@ made once their work is merged, archive its state — refusing, and saying which
 wherever something could be lost (the rules are in clean_plan.py).
 
 Everything dispatch keeps goes to `.worktrees/.archive/<feature>-<time>/`: sessions.json,
-plan.json, COORDINATION.md, INTEGRATION.md, logs/, results/, each worktree's RESULTS.md and
+plan.json, COORDINATION.md, INTEGRATION.md, logs/, results/, compare/ (how competing teams
+compared), each worktree's RESULTS.md and
 TASKS.md, and whatever else was in the feature folder (moved there, never deleted).
 """
 
@@ -20,6 +21,7 @@ from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import (
     ARCHIVE,
+    COMPARE,
     COORDINATION,
     LOGS,
     PLAN_FILE,
@@ -33,7 +35,7 @@ from dispatch.state.store import StateStore
 from dispatch.workspace import workfiles
 
 __all__ = ["CleanPlan", "describe", "execute", "plan", "remote_branches"]
-_ARCHIVED = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE, LOGS, RESULTS)
+_ARCHIVED = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE, LOGS, RESULTS, COMPARE)
 
 
 def remote_branches(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan,
@@ -62,9 +64,15 @@ def execute(paths: FeaturePaths, clean_plan: CleanPlan, retry_delay: float) -> l
         for removal in clean_plan.worktrees:
             done += _remove_worktree(paths, removal, archive, clean_plan)
         worktrees.prune(paths.root)
+        checked_out = {w.branch for w in worktrees.listed(paths.root) if w.branch}
         for branch in clean_plan.branches:
+            if branch in clean_plan.not_picked and branch in checked_out:
+                clean_plan.kept.append(f"branch {branch}: its worktree stays (see above), "
+                                       "so does the branch")
+                continue
             refs.delete_branch(paths.root, branch)
-            done.append(f"deleted branch {branch}")
+            why = clean_plan.not_picked.get(branch)
+            done.append(f"deleted branch {branch}" + (f" ({why})" if why else ""))
         done += _forget(paths, clean_plan, archive)
     if clean_plan.remote_name and clean_plan.remote_branches:
         remotes.delete(paths.root, clean_plan.remote_name, clean_plan.remote_branches,
@@ -143,7 +151,9 @@ def describe(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan) ->
     lines = [f"would stop {name}" for name in running]
     lines += [f"would remove worktree {paths.relative(r.path)}" +
               (" (--force)" if r.forced else "") for r in clean_plan.worktrees]
-    lines += [f"would delete branch {b}" for b in clean_plan.branches]
+    lines += [f"would delete branch {b}" + (f" ({clean_plan.not_picked[b]})"
+                                            if b in clean_plan.not_picked else "")
+              for b in clean_plan.branches]
     lines += [f"would delete {clean_plan.remote_name}/{b}" for b in clean_plan.remote_branches]
     where = "into the archive" if clean_plan.everything else \
         "nowhere: it stays while the feature folder does"

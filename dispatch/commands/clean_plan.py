@@ -5,7 +5,9 @@ The rules, for every case (a worker may have done anything with git in its workt
   nothing uncommitted or untracked, not locked, no submodules — and every commit reachable
   from its HEAD is in a branch that stays;
 - a branch goes only when dispatch created it and every commit on it is in a branch that
-  stays;
+  stays — or when it is a competing team's attempt that sessions.json records as not picked
+  (another team's attempt stands for its workstream: README, Competing teams); its worktree
+  goes with it when clean, its RESULTS.md and the comparison are archived;
 - in the feature folder, only what dispatch wrote is removed; anything else is moved into
   the archive and named (a git worktree of someone else's is never touched);
 - each refusal says which and why; `--force` takes worktrees and unmerged branches anyway,
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError
 from dispatch.gitops import refs, tree, worktrees
+from dispatch.state import picks
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FEATURE_ENTRIES, INTEGRATION, FeaturePaths
 from dispatch.workspace.preflight import expect_feature_folder_is_dispatchs
@@ -47,6 +50,7 @@ class CleanPlan:
     kept_names: set[str] = field(default_factory=set)  # workstreams whose worktree stays
     remote_name: str | None = None
     remote_branches: list[str] = field(default_factory=list)
+    not_picked: dict[str, str] = field(default_factory=dict)  # branch -> why it may go
 
     @property
     def everything(self) -> bool:
@@ -67,6 +71,7 @@ def plan(paths: FeaturePaths, state: FeatureState, *, force: bool,
                    refs.branch_tips(paths.root))
     expect_feature_folder_is_dispatchs(paths, list(scene.listed.values()))
     result = CleanPlan()
+    result.not_picked = _not_picked(state, scene)
     result.branches = _deletable_branches(paths, state, scene, result, force, all_)
     for name, path in _own_worktrees(paths, state).items():
         _plan_worktree(paths, scene, result, name, path, force)
@@ -87,7 +92,9 @@ def _plan_worktree(paths: FeaturePaths, scene: _Scene, result: CleanPlan, name: 
     if not path.exists():
         return
     listed = scene.listed.get(path.resolve())
-    why = _why_not_removable(paths, path, listed, result.branches) if listed else (
+    discarded = listed is not None and listed.branch in result.not_picked and \
+        listed.head == scene.tips.get(listed.branch or "")
+    why = _why_not_removable(paths, path, listed, result.branches, discarded) if listed else (
         "it is not a git worktree (did someone replace it?); move it away yourself")
     if why is None or (force and listed is not None):
         result.worktrees.append(Removal(name, path, forced=why is not None))
@@ -98,7 +105,8 @@ def _plan_worktree(paths: FeaturePaths, scene: _Scene, result: CleanPlan, name: 
 
 
 def _why_not_removable(paths: FeaturePaths, path: Path, listed: worktrees.Worktree,
-                       leaving: list[str]) -> str | None:
+                       leaving: list[str], discarded: bool = False) -> str | None:
+    """`discarded`: it is a not-picked attempt at its branch's tip: its commits go with it."""
     if listed.locked:
         return "it is locked ('git worktree unlock' it first)"
     if (path / ".git").is_file():
@@ -110,7 +118,7 @@ def _why_not_removable(paths: FeaturePaths, path: Path, listed: worktrees.Worktr
             return (f"{len(dirty)} uncommitted or untracked file(s) ({', '.join(dirty[:3])}): "
                     "commit them")
     head = listed.head
-    if head and set(head) != {"0"}:
+    if head and set(head) != {"0"} and not discarded:
         lost = refs.count_commits_outside(paths.root, head, leaving)
         if lost:
             where = f"its branch {listed.branch}" if listed.branch else \
@@ -128,10 +136,11 @@ def _deletable_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
     if all_ and state.integration is not None and state.integration.created_branch:
         made.add(state.integration.branch)
     candidates = sorted(b for b in made if b in scene.tips)
+    candidates = sorted({*candidates, *result.not_picked})
     kept: dict[str, int] = {}
     while not force:
         lost = {b: refs.count_commits_outside(paths.root, scene.tips[b], candidates)
-                for b in candidates}
+                for b in candidates if b not in result.not_picked}
         keep = {b: n for b, n in lost.items() if n}
         if not keep:
             break
@@ -141,6 +150,18 @@ def _deletable_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
         result.kept.append(f"branch {branch}: {count} commit(s) in no other branch; "
                            "integrate (or merge) it first, or pass --force")
     return candidates
+
+
+def _not_picked(state: FeatureState, scene: _Scene) -> dict[str, str]:
+    """The branches of attempts recorded as not picked, that dispatch made: {branch: why}.
+    An attempt with no pick recorded for its workstream is never among them."""
+    found = {}
+    for name, workstream in picks.not_picked(state).items():
+        record = state.workstreams.get(name)
+        if record is not None and record.created_branch and record.branch in scene.tips:
+            found[record.branch] = (f"not picked: {state.teams[workstream].picked} stands "
+                                    f"for {workstream}")
+    return found
 
 
 def _plan_strangers(paths: FeaturePaths, state: FeatureState, scene: _Scene,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
 from dispatch.core.text import shown as quoted
-from dispatch.spec import dependencies, headings, placeholders, safety
+from dispatch.spec import dependencies, headings, placeholders, safety, teams
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.drafts import Draft, drafts_of, name_of, numbers_of
 from dispatch.spec.frontmatter import Frontmatter
@@ -140,11 +140,12 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
     agent = AgentOptions.model_validate(
         override.model_dump(include=set(AgentOptions.model_fields)) if override else {})
     goal = draft.fields.goal or draft.fields.description or draft.title
+    competing, notes = teams.teams_of(draft.fields.notes, override, (shown, draft.line), name)
     return Workstream(name=name, title=draft.title, number=number, goal=goal,
                       tasks=draft.fields.tasks, files=draft.fields.files, depends_on=deps,
-                      dependency_note=note, notes=draft.fields.notes, branch=branch,
+                      dependency_note=note, notes=notes, branch=branch,
                       verify=override.verify if override else None, agent=agent,
-                      line=draft.line, raw=draft.raw)
+                      line=draft.line, raw=draft.raw, teams=competing)
 
 
 def _check_overrides(source: SpecSource, named: list[str], shown: str) -> None:
@@ -181,7 +182,7 @@ def _plan(source: SpecSource, blocks: list[Block], workstreams: list[Workstream]
     return Plan(feature=feature, title=title, spec=str(path), base=fm.base, setup=fm.setup,
                 verify=fm.verify, base_port=fm.base_port, max_parallel=fm.max_parallel,
                 budget_usd=fm.budget_usd, allow_setup_failure=fm.allow_setup_failure,
-                on_event=fm.on_event, integrate=None if fm.integrate is None else
+                on_event=fm.on_event, judge=fm.judge, integrate=None if fm.integrate is None else
                 fm.integrate == "auto", fix_rounds=fm.fix_rounds, queue=fm.queue,
                 agent=agent, workstreams=workstreams)
 

@@ -35,7 +35,7 @@ def test_short_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     commands = out.split("Commands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in commands] == [
         "plan", "split", "start", "status", "resume", "tell", "attach", "stop", "logs", "setup",
-        "repair", "check", "integrate", "clean", "install-commands", "demo"]
+        "repair", "check", "integrate", "clean", "compare", "pick", "install-commands", "demo"]
 
 
 def test_plan_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],
