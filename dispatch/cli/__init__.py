@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     import typer
 
 EXIT_INTERNAL = 70
-COMMAND_MODULES = ("plan_cmd", "start_cmd", "sessions_cmd", "integrate_cmd", "extras_cmd")
+COMMAND_MODULES = ("plan_cmd", "split_cmd", "start_cmd", "sessions_cmd", "integrate_cmd",
+                   "teams_cmd",
+                   "extras_cmd")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,12 @@ def plan_command(
     explain: Annotated[bool, typer.Option(
         "--explain", help="Print, for each heading of the spec, whether it became a "
         "workstream, a field or prose, and why.")] = False,
+    teams: Annotated[list[str] | None, typer.Option(
+        "--teams", metavar="WS=N", help="Show the plan with workstream WS run by N competing "
+        "teams (as 'dispatch start --teams' would run it). Repeatable.")] = None,
+    judge: Annotated[bool, typer.Option(
+        "--judge", help="Count a judge session per teamed workstream (as 'dispatch start "
+        "--judge').")] = False,
     fmt: Format = None,
 ) -> None:
     """Parse a spec into workstreams and show the plan (changes nothing).
@@ -36,6 +42,7 @@ def plan_command(
     from dispatch.spec.explain import explain_spec
     from dispatch.spec.parse import parse_spec
     from dispatch.spec.source import resolve_spec_path
+    from dispatch.spec.teams import for_feature, parse_counts
     from dispatch.spec.view import notes_lines, plan_json, plan_table, warning_lines
 
     if explain and as_json:
@@ -46,6 +53,7 @@ def plan_command(
     for line in explain_spec(path) if explain else []:
         ui.say(line)
     plan = parse_spec(path)  # after the explanation: its errors are what it explains
+    plan = for_feature(plan, None, parse_counts(teams or []), judge)
     if chosen is None:
         ui.print_json(plan_json(plan))
         return

@@ -12,16 +12,23 @@ from dispatch.cli.options import Claude, Format, Json
 
 _SESSIONS = "Sessions"
 _AUTOPILOT = "Autopilot"
+_TEAMS = "Competing teams"
 _QUEUE = "Queue"
 
 
 @app.command("start")
 def start_command(
-    target: Annotated[str, typer.Argument(
-        metavar="SPEC_OR_FEATURE",
+    targets: Annotated[list[str], typer.Argument(
+        metavar="SPEC_OR_FEATURE | FILE FILE...",
         help="A spec (specs/x.md, @specs/x.md), an existing feature to continue, or a new "
-             "feature name to create a spec skeleton for.")],
+             "feature name to create a spec skeleton for. Or two or more instruction files "
+             "(markdown, no Workstreams section): one workstream per file, named after it "
+             "(worker1_instructions.md -> worker1), its whole text as the task.")],
     *,
+    feature: Annotated[str | None, typer.Option(
+        "--feature", help="With instruction files: the feature's name (default: the start "
+        "their file names share, e.g. worker1.md, worker2.md -> worker; else their folder's "
+        "name).")] = None,
     no_agents: Annotated[bool, typer.Option(
         "--no-agents", help="Provision only: worktrees, branches, .env, setup, TASKS.md.")] = False,
     rehearse: Annotated[bool, typer.Option(
@@ -102,6 +109,13 @@ def start_command(
         "--batch/--no-batch", show_default="when verify takes 5s or more",
         help="With --integrate: merge ready branches together and verify once.",
         rich_help_panel=_AUTOPILOT)] = None,
+    teams: Annotated[list[str] | None, typer.Option(
+        "--teams", metavar="WS=N", help="Run workstream WS as N competing teams (attempts "
+        "WS.t1 ... WS.tN; evidence picks one). Repeatable.", rich_help_panel=_TEAMS)] = None,
+    judge: Annotated[bool, typer.Option(
+        "--judge", help="A judge session (counted in the budget) reviews the teams' diffs and "
+        "RESULTS.md and may choose among the attempts that pass.", rich_help_panel=_TEAMS)
+    ] = False,
     queue: Annotated[bool, typer.Option(
         "--queue", help="Work through each workstream's tasks in batches, resuming the same "
         "session with the next batch after each passes its done check; a workstream that "
@@ -115,7 +129,11 @@ def start_command(
 ) -> None:
     """Create a worktree and branch per workstream (.env and ports, TASKS.md, a snapshot of
     the spec), then hand them to a background supervisor that runs each one's setup and its
-    headless Claude Code session. Returns in seconds; --wait stays until they end."""
+    headless Claude Code session. Returns in seconds; --wait stays until they end.
+
+    With two or more instruction files instead of a spec, each file is one workstream and
+    everything else is the same. $MAX_CLAUDE_WORKERS is the default of --max-parallel and
+    $CLAUDE_CLI_PATH of --claude."""
     from dispatch.commands import start, start_view
     from dispatch.core import ui
     from dispatch.gitops import repository
@@ -133,6 +151,10 @@ def start_command(
         agent=start.agent_options(model=model, permission_mode=permission_mode,
                                   allowed_tools=allowed_tools, max_turns=max_turns,
                                   max_budget_usd=max_budget_usd))
+    from dispatch.spec.teams import parse_counts
+
     chosen = None if as_json else ui.choose_format(fmt)
-    outcome = start.start(repo, target, options, sessions, queue=queue, batch_size=batch_size)
+    shape = start.Shape(teams=parse_counts(teams or []), judge=judge)
+    outcome = start.start(repo, targets, options, sessions, shape, feature=feature, queue=queue,
+                          batch_size=batch_size)
     raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

@@ -9,9 +9,9 @@ each worktree's `.workstream/` moves into the archive before git removes the wor
 branch is deleted only if it still points where it was checked (compare-and-delete).
 
 Everything dispatch keeps goes to `.worktrees/.archive/<feature>-<time>/` (clean_archive.py):
-sessions.json, plan.json, COORDINATION.md, INTEGRATION.md, logs/, results/, each removed
-worktree's `.workstream/` (the worker's own files there too), and whatever else was in the
-feature folder (moved there, never deleted).
+sessions.json, plan.json, COORDINATION.md, INTEGRATION.md, logs/, results/, compare/ (how
+competing teams compared), each removed worktree's `.workstream/` (the worker's own files
+there too), and whatever else was in the feature folder (moved there, never deleted).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import (
     ARCHIVE,
+    COMPARE,
     COORDINATION,
     LOGS,
     PLAN_FILE,
@@ -45,7 +46,7 @@ from dispatch.state.store import StateStore
 from dispatch.workspace.workfiles import WORK_DIR
 
 __all__ = ["CleanPlan", "describe", "execute", "plan", "remote_branches"]
-_ARCHIVED = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE, LOGS, RESULTS)
+_ARCHIVED = (STATE_FILE, REPORT, COORDINATION, PLAN_FILE, LOGS, RESULTS, COMPARE)
 
 
 def remote_branches(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan,
@@ -199,7 +200,8 @@ def _delete_branches(paths: FeaturePaths, clean_plan: CleanPlan) -> list[str]:
             clean_plan.kept.append(f"branch {branch}: checked out in "
                                    f"{where(paths, staying[branch])}, which stays")
         elif refs.delete_branch(paths.root, branch, commit):
-            done.append(f"deleted branch {branch}")
+            why = clean_plan.not_picked.get(branch)
+            done.append(f"deleted branch {branch}" + (f" ({why})" if why else ""))
         elif (now := refs.branch_commit(paths.root, branch)) is None:
             done.append(f"branch {branch} was gone already")
         else:
@@ -267,14 +269,14 @@ def describe(paths: FeaturePaths, state: FeatureState, clean_plan: CleanPlan) ->
         shown = paths.relative(removal.path)
         lines += [f"would stop process {s.pid} ({visible_line(s.command)}) left working in "
                   f"{shown}" for s in removal.strays]
-        lines.append(f"would remove worktree {shown}: {removal.why}")
+        lines.append(f"would remove worktree {shown} ({removal.why})")
         if removal.work_files:
             lines.append(f"would move {shown}/{WORK_DIR}/ ({_names(removal.work_files)}) into "
                          "the archive")
-    lines += [f"would delete branch {b}: {clean_plan.branch_reasons.get(b, '')}"
+    lines += [f"would delete branch {b} ({clean_plan.branch_reasons[b]})"
               for b in clean_plan.branches]
     lines += [f"would delete {clean_plan.remote_name}/{b}" for b in clean_plan.remote_branches]
-    lines += [f"would keep branch {b}: {why}" for b, why in clean_plan.staying.items()]
+    lines += [f"would keep branch {b} ({why})" for b, why in clean_plan.staying.items()]
     place = "into the archive" if clean_plan.everything else \
         "nowhere: it stays while the feature folder does"
     lines += [f"would move {paths.relative(entry)} (not dispatch's) {place}"

@@ -5,7 +5,9 @@ The rules, for every case (a worker may have done anything with git in its workt
   nothing uncommitted or untracked, not locked, no submodules — and every commit reachable
   from its HEAD is in a branch that stays;
 - a branch goes only when dispatch created it and every commit on it is in a branch that
-  stays;
+  stays — or when it is a competing team's attempt that sessions.json records as not picked
+  (another team's attempt stands for its workstream: README, Competing teams); its worktree
+  goes with it when clean, its RESULTS.md and the comparison are archived;
 - a branch checked out in a worktree that stays (kept, a person's own, the main checkout)
   stays too;
 - a worktree's `.workstream/` (git ignores it, so `git worktree remove` would take it) goes
@@ -35,6 +37,7 @@ from dispatch.core.text import visible_line
 from dispatch.gitops import refs, tree, worktrees
 from dispatch.integration.batches import SCRATCH
 from dispatch.sessions import client
+from dispatch.state import picks
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FEATURE_ENTRIES, INTEGRATION, FeaturePaths
 from dispatch.workspace.preflight import expect_feature_folder_is_dispatchs
@@ -66,6 +69,7 @@ class CleanPlan:
     staying: dict[str, str] = field(default_factory=dict)  # branch not to delete -> why
     remote_name: str | None = None
     remote_branches: list[str] = field(default_factory=list)
+    not_picked: dict[str, str] = field(default_factory=dict)  # branch -> why it may go
 
     @property
     def everything(self) -> bool:
@@ -87,6 +91,7 @@ def plan(paths: FeaturePaths, state: FeatureState, *, force: bool,
                    refs.branch_tips(paths.root))
     expect_feature_folder_is_dispatchs(paths, list(scene.listed.values()))
     result = CleanPlan()
+    result.not_picked = _not_picked(state, scene)
     _plan_branches(paths, state, scene, result, force, all_)
     for name, path in _own_worktrees(paths, state).items():
         _plan_worktree(paths, scene, result, name, path, force)
@@ -118,13 +123,18 @@ def _plan_worktree(paths: FeaturePaths, scene: _Scene, result: CleanPlan, name: 
     if not path.exists():
         return
     listed = scene.listed.get(path.resolve())
-    why = clean_rules.why_keep_worktree(_facts(paths, path, listed, list(result.branches))) \
+    # A not-picked attempt at its branch's tip: its commits go with it.
+    discarded = result.not_picked.get(listed.branch or "") if listed is not None and \
+        listed.head == scene.tips.get(listed.branch or "") else None
+    why = clean_rules.why_keep_worktree(
+        _facts(paths, path, listed, list(result.branches), discarded is not None)) \
         if listed else "it is not a git worktree (did someone replace it?); move it away yourself"
     if listed is not None and (why is None or force):
         folder = clean_archive.work_dir(path)
         files = clean_archive.work_files(folder) if folder else []
         result.worktrees.append(Removal(name, path, listed.head, why is not None,
-                                        clean_rules.why_remove_worktree(why), files))
+                                        clean_rules.why_remove_worktree(why, discarded),
+                                        files))
         return
     fix = "" if listed is None else ", or pass --force"
     result.kept.append(f"worktree {paths.relative(path)}: {why}{fix}")
@@ -132,8 +142,9 @@ def _plan_worktree(paths: FeaturePaths, scene: _Scene, result: CleanPlan, name: 
 
 
 def _facts(paths: FeaturePaths, path: Path, listed: worktrees.Worktree,
-           leaving: list[str]) -> WorktreeFacts:
-    """What git says about a worktree (reading stops at the first reason to keep it)."""
+           leaving: list[str], discarded: bool) -> WorktreeFacts:
+    """What git says about a worktree (reading stops at the first reason to keep it); the
+    commits of a `discarded` attempt are not counted: they go with it."""
     if listed.locked:
         return WorktreeFacts(locked=True)
     if (path / ".git").is_file():
@@ -145,7 +156,7 @@ def _facts(paths: FeaturePaths, path: Path, listed: worktrees.Worktree,
             return WorktreeFacts(dirty=dirty)
     head = listed.head
     outside = refs.count_commits_outside(paths.root, head, leaving) \
-        if head and set(head) != {"0"} else 0
+        if head and set(head) != {"0"} and not discarded else 0
     return WorktreeFacts(branch=listed.branch, head=head, outside=outside)
 
 
@@ -164,13 +175,13 @@ def _plan_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
             made.add(integration.branch)
         else:
             result.staying[integration.branch] = "the integration branch stays unless --all"
-    candidates = [b for b in made if b in scene.tips]
+    candidates = [b for b in {*made, *result.not_picked} if b in scene.tips]
     going, kept = clean_rules.deletable_branches(
-        candidates, lambda b, leaving: refs.count_commits_outside(paths.root, scene.tips[b],
-                                                                  leaving))
+        candidates, lambda b, leaving: 0 if b in result.not_picked else
+        refs.count_commits_outside(paths.root, scene.tips[b], leaving))
     for branch in going:
         result.branches[branch] = scene.tips[branch]
-        result.branch_reasons[branch] = clean_rules.BRANCH_GOES
+        result.branch_reasons[branch] = result.not_picked.get(branch, clean_rules.BRANCH_GOES)
     for branch, count in sorted(kept.items()):
         if force:
             result.branches[branch] = scene.tips[branch]
@@ -179,6 +190,18 @@ def _plan_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
         else:
             result.kept.append(f"branch {branch}: {count} commit(s) in no other branch; "
                                "integrate (or merge) it first, or pass --force")
+
+
+def _not_picked(state: FeatureState, scene: _Scene) -> dict[str, str]:
+    """The branches of attempts recorded as not picked, that dispatch made: {branch: why}.
+    An attempt with no pick recorded for its workstream is never among them."""
+    found = {}
+    for name, workstream in picks.not_picked(state).items():
+        record = state.workstreams.get(name)
+        if record is not None and record.created_branch and record.branch in scene.tips:
+            found[record.branch] = (f"not picked: {state.teams[workstream].picked} stands "
+                                    f"for {workstream}")
+    return found
 
 
 def _plan_strangers(paths: FeaturePaths, state: FeatureState, scene: _Scene,

@@ -58,8 +58,11 @@ def why_keep_worktree(facts: WorktreeFacts) -> str | None:
     return None
 
 
-def why_remove_worktree(kept_for: str | None) -> str:
-    """The reason shown for removing a worktree: proved safe, or forced past `kept_for`."""
+def why_remove_worktree(kept_for: str | None, discarded: str | None = None) -> str:
+    """The reason shown for removing a worktree: proved safe, a competing team's attempt
+    that was not picked (`discarded` says why), or forced past `kept_for`."""
+    if kept_for is None and discarded is not None:
+        return f"{discarded}; its commits go with it, and nothing is uncommitted or untracked"
     if kept_for is None:
         return ("nothing uncommitted or untracked, and every commit of its HEAD is in a "
                 "branch that stays")

@@ -17,6 +17,7 @@ from dispatch.gitops import history, refs
 from dispatch.sessions import run_result
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, SessionRecord
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.picks import TeamRecord
 from dispatch.state.plan import Plan
 from dispatch.state.store import StateStore, write_atomic
 from dispatch.workspace import ports, workfiles
@@ -33,11 +34,12 @@ def repair(paths: FeaturePaths, spec: Path | None, force: bool) -> FeatureState:
             raise DispatchError(f"{paths.relative(paths.state_file)} is readable; nothing to "
                                 "repair (pass --force to rebuild it anyway)")
     plan = _plan(paths, spec)
-    branches = {ws.name: ws.branch or f"{plan.feature}/{ws.name}" for ws in plan.workstreams}
+    branches = {ws.name: ws.branch or f"{plan.feature}/{ws.name}" for ws in plan.attempts()}
     base = _base(paths, list(branches.values()))
     state = FeatureState(feature=plan.feature, spec=plan.spec or None, base=base, plan=plan,
                          workstreams={name: _record(paths, name, branch, plan, base)
                                       for name, branch in branches.items()})
+    _teams(state)
     _ports_without_env(paths, state)
     state.integration = _integration(paths, state)
     if paths.state_file.exists():
@@ -46,6 +48,19 @@ def repair(paths: FeaturePaths, spec: Path | None, force: bool) -> FeatureState:
     paths.dir.mkdir(parents=True, exist_ok=True)
     write_atomic(paths.state_file, state.model_dump_json(indent=2) + "\n")
     return state
+
+
+def _teams(state: FeatureState) -> None:
+    """Competing teams' attempts are records of their own; which one was picked is not
+    recorded anywhere else: the teams are compared again (or picked by a person)."""
+    for ws in state.plan.workstreams:
+        if ws.teams is None:
+            continue
+        attempts = ws.attempts()
+        state.teams[ws.name] = TeamRecord(attempts=[a.name for a in attempts])
+        for attempt in attempts:
+            record = state.workstreams[attempt.name]
+            record.team_of, record.team = ws.name, attempt.team
 
 
 def _plan(paths: FeaturePaths, spec: Path | None) -> Plan:

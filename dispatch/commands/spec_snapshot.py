@@ -20,6 +20,11 @@ def write(paths: FeaturePaths, spec: Path) -> None:
     write_if_changed(paths.spec_snapshot, spec.read_text(encoding="utf-8-sig"))
 
 
+def write_text(paths: FeaturePaths, text: str) -> None:
+    """A snapshot made of other files (instruction files as workers: all of them)."""
+    write_if_changed(paths.spec_snapshot, text)
+
+
 def warn_if_uncommitted(root: Path, spec: Path) -> None:
     try:
         relative = spec.resolve().relative_to(root.resolve())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from dispatch.commands import spec_snapshot
+from dispatch.commands import instruction_files, spec_snapshot
 from dispatch.commands.start_input import classify, create_spec
 from dispatch.core import ui
 from dispatch.core.errors import DispatchError
@@ -55,6 +55,14 @@ class SessionOptions:
 
 
 @dataclass
+class Shape:
+    """What the command line changes in the plan: competing teams and the judge."""
+
+    teams: dict[str, int] = field(default_factory=dict)  # --teams audio=2
+    judge: bool = False  # --judge
+
+
+@dataclass
 class Outcome:
     state: FeatureState | None = None
     new_spec: Path | None = None
@@ -78,20 +86,40 @@ def agent_options(*, model: str | None, permission_mode: str | None,
                             f"{first['msg'].lower()}") from None
 
 
-def start(repo: Repo, target: str, options: StartOptions,
-          sessions: SessionOptions | None, *, queue: bool = False,
+def start(repo: Repo, target: str | list[str], options: StartOptions,
+          sessions: SessionOptions | None, shape: Shape | None = None, *,
+          feature: str | None = None, queue: bool = False,
           batch_size: int | None = None) -> Outcome:
-    """`queue`/`batch_size`: `--queue [--batch-size K]` (either turns the queue on; the
-    frontmatter's `queue: {batch_size: K}` does too)."""
+    """`target`: a spec, a feature, a new name; or two or more instruction files (one
+    workstream each, in the feature `feature` or one named after them). `shape`: competing
+    teams asked for on the command line. `queue`/`batch_size`: `--queue [--batch-size K]`
+    (either turns the queue on; the frontmatter's `queue: {batch_size: K}` does too)."""
     from dispatch.spec.view import warning_lines
 
-    given = classify(target, Path.cwd(), repo.root)
+    targets = [target] if isinstance(target, str) else target
+    if len(targets) > 1:
+        if shape is not None and shape.teams:
+            raise DispatchError("--teams applies to the workstreams of a spec; instruction "
+                                "files run as one worker each")
+        plan, snapshot = instruction_files.plan_of(targets, Path.cwd(), repo.root, feature)
+        return _launch(repo, _queued(plan, queue, batch_size), options, sessions,
+                       snapshot=snapshot)
+    if feature is not None:
+        raise DispatchError("--feature names the feature of instruction files (two or more); "
+                            "a spec names its own (frontmatter `feature:`)")
+    given = classify(targets[0], Path.cwd(), repo.root)
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
-    plan, spec_path = _plan(repo, given.kind, given.value)
+    plan, spec_path = _plan(repo, given.kind, given.value, shape or Shape())
     plan = _queued(plan, queue, batch_size)
+    _expect_no_teams_in_a_queue(plan)
     for line in warning_lines(plan):
         ui.say_err(line)
+    return _launch(repo, plan, options, sessions, spec_path=spec_path)
+
+
+def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOptions | None,
+            *, spec_path: Path | None = None, snapshot: str | None = None) -> Outcome:
     run = _run_settings(plan, sessions) if sessions else None
     options.setup_now = run is None  # with sessions, the supervisor runs setup
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)
@@ -99,6 +127,8 @@ def start(repo: Repo, target: str, options: StartOptions,
     if spec_path is not None:
         spec_snapshot.write(paths, spec_path)
         spec_snapshot.warn_if_uncommitted(repo.root, spec_path)
+    if snapshot is not None:
+        spec_snapshot.write_text(paths, snapshot)
     if plan.queue is not None or state.queue is not None:
         state = StateStore(paths).update(partial(work_queue.ensure, plan=plan))
         _warn_if_recut(plan, state)
@@ -110,14 +140,34 @@ def start(repo: Repo, target: str, options: StartOptions,
                    queued=queued)
 
 
-def _plan(repo: Repo, kind: str, value: str) -> tuple[Plan, Path | None]:
-    from dispatch.spec.parse import parse_spec
+def _expect_no_teams_in_a_queue(plan: Plan) -> None:
+    """A queue hands a workstream's batches to its one session; competing teams are several
+    sessions on the same tasks: the two do not combine (yet)."""
+    teamed = [ws.name for ws in plan.workstreams if ws.teams]
+    if plan.queue is not None and teamed:
+        raise DispatchError(f"{', '.join(teamed)} run(s) as competing teams, which a queue "
+                            "(--queue, frontmatter `queue:`) cannot hand batches to; drop the "
+                            "queue or the teams")
+
+
+def _plan(repo: Repo, kind: str, value: str, shape: Shape) -> tuple[Plan, Path | None]:
+    from dispatch.spec import teams
+    from dispatch.spec.parse import NoWorkstreams, parse_spec
     from dispatch.spec.source import resolve_spec_path
 
     if kind == "spec":
         path = resolve_spec_path(value, Path.cwd(), repo.root)
-        return parse_spec(path), path
-    return StateStore(FeaturePaths(repo.root, value)).load().plan, None
+        try:
+            plan = parse_spec(path)
+        except NoWorkstreams as exc:
+            raise DispatchError(f"{exc.message}; or, if it is one worker's instructions, pass "
+                                "it with the others (two or more files: dispatch start a.md "
+                                "b.md) to run each as a worker") from None
+        store = StateStore(FeaturePaths(repo.root, plan.feature))
+        state = store.load() if store.exists() else None
+        return teams.for_feature(plan, state, shape.teams, shape.judge), path
+    state = StateStore(FeaturePaths(repo.root, value)).load()
+    return teams.for_feature(state.plan, state, shape.teams, shape.judge), None
 
 
 def _warn_if_recut(plan: Plan, state: FeatureState) -> None:

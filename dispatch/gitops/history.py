@@ -67,6 +67,35 @@ def replace_top_level_entry(cwd: Path, commit: str, name: str, entry: str | None
                extra_env={"GIT_AUTHOR_DATE": dates[0], "GIT_COMMITTER_DATE": dates[1]}).strip()
 
 
+def numstat(cwd: Path, base: str, tip: str) -> tuple[int, int, int]:
+    """(files, lines added, lines removed) of a branch's own changes (binary files count
+    as changed files with no lines)."""
+    out = run(["diff", "--numstat", "-z", "--no-renames", f"{base}...{tip}"], cwd)
+    files = added = removed = 0
+    for entry in (e for e in out.split("\0") if e):
+        parts = entry.split("\t", 2)
+        files += 1
+        added += int(parts[0]) if parts[0].isdigit() else 0
+        removed += int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    return files, added, removed
+
+
+def diff_text(cwd: Path, base: str, tip: str) -> str:
+    """A branch's own changes as a patch (for a reader: no colour, no external diff)."""
+    return run(["diff", "--no-color", "--no-ext-diff", "--no-renames", f"{base}...{tip}"], cwd)
+
+
+def first_parents(cwd: Path, start: str, tip: str) -> list[str]:
+    """The commits on `tip`'s first-parent line after `start`, oldest first (the merges
+    of an integration branch, one per workstream)."""
+    out = run(["rev-list", "--first-parent", "--reverse", f"{start}..{tip}"], cwd)
+    return out.split()
+
+
+def parents(cwd: Path, commit: str) -> list[str]:
+    return run(["rev-list", "--parents", "-n", "1", commit], cwd).split()[1:]
+
+
 def first_parent_line(cwd: Path, base: str, head: str) -> list[tuple[str, str]]:
     """(commit, subject) of each commit on `head`'s first-parent line since `base`, oldest
     first: on an integration branch, its merges and dispatch's own commits."""

@@ -90,3 +90,10 @@ def is_committed(root: Path, name: str) -> bool:
     """Whether `name` is tracked and has no uncommitted changes (staged or not)."""
     return is_tracked(root, name) and not run(
         ["status", "--porcelain", "--", name], root).strip()
+
+
+def tracked_files(cwd: Path, pathspecs: list[str]) -> list[str]:
+    """Tracked files matching `pathspecs` (git's: relative to `cwd`, `*` also matches `/`;
+    none: every tracked file), as paths from the top of the repository."""
+    out = run(["ls-files", "-z", "--full-name", "--", *(pathspecs or [":(top)"])], cwd)
+    return sorted({name for name in out.split("\0") if name})

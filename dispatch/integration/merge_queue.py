@@ -19,7 +19,8 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import history, merges, refs
-from dispatch.integration import batches, candidate, checkout, conflicts, own_work
+from dispatch.integration import batches, candidate, checkout, conflicts, own_work, repick
+from dispatch.state import picks
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState, IntegrationState, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
@@ -65,6 +66,7 @@ def integrate(paths: FeaturePaths, options: IntegrateOptions,
 
 def _integrate(paths: FeaturePaths, options: IntegrateOptions, progress: Progress) -> Outcome:
     store = StateStore(paths)
+    repick.finish_pending(paths, store)  # a change of pick cut short is finished first
     state = store.load()
     tips = branch_tips(paths, state, options.tips)
     queue = _queue(state, options)
@@ -145,19 +147,26 @@ def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
     """Chosen workstreams, dependencies first and then spec order."""
     names = state.names()
     if options.only is not None:
-        unknown = sorted(set(options.only) - set(names))
+        only = picks.as_attempts(state, options.only)  # a teamed workstream: its pick
+        unknown = sorted(set(only) - set(names))
         if unknown:
             raise DispatchError(f"--only names unknown workstream(s) {', '.join(unknown)} "
                                 f"(the workstreams are: {', '.join(names)})")
-        chosen = [n for n in names if n in options.only]
+        chosen = [n for n in names if n in only]
+        unpicked = [f"{n}: {why}" for n in chosen if (why := picks.left_out(state, n))]
+        if unpicked:
+            raise DispatchError(f"--only names an attempt that is not picked ("
+                                f"{'; '.join(unpicked)}); pick it first ('dispatch pick')")
     else:
-        chosen = [n for n in names if state.workstreams[n].status in options.include]
+        chosen = [n for n in names if state.workstreams[n].status in options.include
+                  and picks.left_out(state, n) is None]  # (teams: only the pick)
     if not chosen:
         statuses = ", ".join(f"{n}: {state.workstreams[n].status}" for n in names)
         raise NothingToIntegrate(
             f"nothing to integrate: no workstream is {' or '.join(options.include)} "
             f"({statuses}); resume them, or choose with --include / --only")
-    order = dependency_order(names, lambda n: state.workstreams[n].depends_on)
+    order = dependency_order(names, lambda n: [picks.stands_for(state, d) or d
+                                               for d in state.workstreams[n].depends_on])
     return [n for n in order if n in chosen]
 
 
@@ -350,4 +359,5 @@ def _finish(state: FeatureState, verify: str | None, chosen: list[str],
         previous = state.integration.merges.get(name)
         if name not in chosen and (previous is None or previous.status == "skipped"):
             state.integration.merges[name] = MergeRecord(
-                status="skipped", reason=f"its status is {record.status}")
+                status="skipped", reason=picks.left_out(state, name) or
+                f"its status is {record.status}")

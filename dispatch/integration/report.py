@@ -14,6 +14,7 @@ from dispatch.core.parallel import parallel_map
 from dispatch.gitops import history
 from dispatch.integration import own_work
 from dispatch.integration.conflicts import Prediction
+from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
@@ -47,7 +48,7 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
           tips: dict[str, str], collection: Collection | None = None
           ) -> tuple[Path, Path | None]:
     """Write the report; also the path a report not written by dispatch was moved to."""
-    titles = {ws.name: ws.title for ws in state.plan.workstreams}
+    titles = {ws.name: ws.title for ws in state.plan.attempts()}  # (competing teams' too)
     rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
         name, f"{name} (no longer in the spec: renamed or removed?)")), state.names(),
         threads=4)
@@ -133,6 +134,8 @@ def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
     assert state.integration is not None
     branch = state.integration.branch
     steps: list[str] = []
+    losers = picks.not_picked(state)  # another team's attempt stands for their workstream
+    rows = [row for row in rows if row.name not in losers]
     for row in rows:
         merge = row.merge
         if merge is not None and merge.status == "conflict":

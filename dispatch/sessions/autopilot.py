@@ -22,6 +22,7 @@ from dispatch.core import files, render
 from dispatch.core.text import visible
 from dispatch.integration import landing
 from dispatch.integration.landing import BUSY
+from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, SessionRecord
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -91,12 +92,13 @@ def ready_to_land(state: FeatureState) -> list[str]:
     ready = []
     for name in state.names():
         record = state.workstreams[name]
-        if record.status != "done" or not record.tip:
-            continue
+        if record.status != "done" or not record.tip or picks.left_out(state, name):
+            continue  # (an attempt of competing teams lands once it is the pick)
         tried = merges.get(name)
         if tried is not None and tried.tip == record.tip and tried.status != "skipped":
             continue
-        if all(_landed(merges.get(dep)) for dep in record.depends_on):
+        if all(_landed(merges.get(picks.stands_for(state, dep) or dep))
+               for dep in record.depends_on):
             ready.append(name)
     return ready
 

@@ -40,9 +40,15 @@ def session_call(paths: FeaturePaths, state: FeatureState, record: SessionRecord
 
 
 def session_env(record: SessionRecord, feature: str) -> dict[str, str]:
+    return base_env(feature, record.name, record.ports)
+
+
+def base_env(feature: str, name: str, ports: dict[str, int]) -> dict[str, str]:
+    """A session's environment: this one's, minus a parent session's marks, plus its ports
+    and who it is (the judge of `audio` is `audio.judge`)."""
     env = {k: v for k, v in os.environ.items() if k not in _PARENT_SESSION_VARS}
-    env.update({key: str(port) for key, port in record.ports.items()})
-    env.update(DISPATCH_FEATURE=feature, DISPATCH_WORKSTREAM=record.name)
+    env.update({key: str(port) for key, port in ports.items()})
+    env.update(DISPATCH_FEATURE=feature, DISPATCH_WORKSTREAM=name)
     return env
 
 

@@ -68,7 +68,7 @@ class Radar:
         fresh: list[Collision] = []
         cleared: set[tuple[str, str]] = set()
         for a, b in combinations(state.names(), 2):
-            if not ({a, b} & live):
+            if not ({a, b} & live) or _rivals(state, a, b):
                 continue
             tip_a, tip_b = branch_tip.get(a), branch_tip.get(b)
             if tip_a is None or tip_b is None or self.checked.get((a, b)) == (tip_a, tip_b):
@@ -87,6 +87,13 @@ class Radar:
             elif before is None or sorted(before.files) != sorted(conflicted):
                 fresh.append(Collision(a=a, b=b, files=sorted(conflicted), tips=[tip_a, tip_b]))
         return fresh, cleared
+
+
+def _rivals(state: FeatureState, a: str, b: str) -> bool:
+    """Two competing teams' attempts at one workstream: they overlap by design and only one
+    is kept, so they are never told about each other (README: Competing teams)."""
+    team = state.workstreams[a].team_of
+    return team is not None and team == state.workstreams[b].team_of
 
 
 def record(state: FeatureState, fresh: list[Collision],

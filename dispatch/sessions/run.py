@@ -28,6 +28,7 @@ from dispatch.sessions import (
     transitions,
 )
 from dispatch.sessions.run_result import RunOutcome
+from dispatch.state import picks
 from dispatch.state.model import FeatureState, RunSettings, SessionRecord, now
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
@@ -86,7 +87,8 @@ def start_run(paths: FeaturePaths, store: StateStore, name: str) -> Run | None:
 
 def _dependencies_merged(paths: FeaturePaths, store: StateStore, state: FeatureState,
                          record: SessionRecord) -> bool:
-    todo = [(dep, state.workstreams[dep].branch) for dep in record.depends_on
+    # A dependency run by teams is merged as its pick (the scheduler waited for one).
+    todo = [(dep, picks.dependency_branch(state, dep) or "") for dep in record.depends_on
             if dep not in record.deps_merged]
     if not todo:
         return True
@@ -212,8 +214,8 @@ def _check_work(paths: FeaturePaths, state: FeatureState,
                 record: SessionRecord) -> tuple[done_check.Check, str | None]:
     assert state.run is not None
     ws = state.plan.workstream(record.name)
-    not_in = [state.base] + [f"refs/heads/{state.workstreams[d].branch}"
-                             for d in record.depends_on if d in state.workstreams]
+    not_in = [state.base] + [f"refs/heads/{branch}" for d in record.depends_on
+                             if (branch := picks.dependency_branch(state, d))]
     log = paths.logs / f"{record.name}.verify.log"
     verify = done_check.Verify(ws.verify or state.plan.verify,
                                launch.session_env(record, state.feature), log,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from dispatch.sessions import pacing
+from dispatch.state import picks
 from dispatch.state.model import FeatureState, SessionRecord
 
 # Statuses a supervisor may pick up and launch.
@@ -27,7 +29,7 @@ def decide(state: FeatureState, now: datetime, running: int,
     capacity = pacing.limit(state.run) - running
     over_budget = _over_budget(state) or _halted(state)
     decisions = []
-    for ws in state.plan.workstreams:
+    for ws in state.plan.attempts():  # (a workstream run by teams: each team's attempt)
         record = state.workstreams.get(ws.name)
         if record is None or record.status not in STARTABLE or ws.name in skip or \
                 record.setup.status in ("pending", "running"):
@@ -54,8 +56,7 @@ def _no_slot(state: FeatureState) -> str:
 
 def _decide_one(state: FeatureState, record: SessionRecord, now: datetime) -> Decision:
     for dep in record.depends_on:
-        other = state.workstreams.get(dep)
-        status = other.status if other else "missing"
+        status = picks.dependency_status(state, dep)  # a teamed one: "done" once picked
         if status in FAILED or status == "missing":
             return Decision(record.name, "block", f"dependency {dep} is {status}")
         if status != "done":
@@ -99,10 +100,19 @@ def can_progress(state: FeatureState, running: set[str],
             record = state.workstreams.get(name)
             memo[name] = False  # guards against cycles in a damaged state
             memo[name] = record is not None and record.status in STARTABLE and \
-                name not in skip and all(
-                state.workstreams[d].status == "done" or moves(d)
-                for d in record.depends_on if d in state.workstreams) and all(
-                d in state.workstreams for d in record.depends_on)
+                name not in skip and all(_dependency_moves(state, d, moves)
+                                         for d in record.depends_on)
         return memo[name]
 
-    return any(moves(name) for name in state.workstreams)
+    return any(moves(name) for name in state.workstreams) or any(
+        picks.comparison_due(state, name) for name in state.teams)
+
+
+def _dependency_moves(state: FeatureState, dep: str, moves: Callable[[str], bool]) -> bool:
+    """Whether a dependency is done or will be without a person. A workstream run by teams
+    will be once picked: while a team moves, or while its comparison is due."""
+    team = state.teams.get(dep)
+    if team is not None:
+        return team.picked is not None or picks.comparison_due(state, dep) or any(
+            moves(attempt) for attempt in team.attempts)
+    return dep in state.workstreams and (state.workstreams[dep].status == "done" or moves(dep))

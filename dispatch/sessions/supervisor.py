@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from dispatch.core import procs
-from dispatch.sessions import launch, scheduler, setup_run
+from dispatch.sessions import launch, scheduler, setup_run, teams
 from dispatch.sessions.autopilot import Autopilot
 from dispatch.sessions.events import Notifier
 from dispatch.sessions.radar import Radar
@@ -55,6 +55,7 @@ class Supervisor:
         self.stopping = False
         self.broken_ticks = 0
         self.unlaunchable: set[str] = set()  # start_run raised for these: not tried again
+        self.comparisons = teams.Comparisons(paths)  # of competing teams, in the background
 
     def run(self) -> None:
         lock = FileLock(self.paths.lock("supervisor"))
@@ -100,6 +101,7 @@ class Supervisor:
             self._schedule(state)
             state = self.store.load()  # and once after: what the tick changed
             self.autopilot.tick(self.store, state)
+            self.comparisons.tick(state)
             self.radar.tick(self.store, state)
             self.notifier.observe(state, scheduler.over_budget(state))
         except Exception:
@@ -120,7 +122,7 @@ class Supervisor:
         with self.store.locked_file():
             state = self.store.load()
             if scheduler.can_progress(state, {*self.runs, *self.setups}, self.unlaunchable) \
-                    or self.autopilot.busy(state):
+                    or self.autopilot.busy(state) or self.comparisons.busy:
                 return False
             self.notifier.observe(state, scheduler.over_budget(state))
             self.notifier.finished(state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _RANGE = re.compile(r"\b(\d+)\s*(?:-|–|—|\.\.|to|through)\s*(\d+)\b")
@@ -116,3 +117,37 @@ def patterns_overlap(a: str, b: str) -> bool:
         return True
     # A plain directory owns everything under it.
     return b.startswith(a + "/") or a.startswith(b + "/")
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def overlapping(first: list[str], second: list[str]) -> list[tuple[str, str]]:
+    """Every pair (a of `first`, b of `second`) that `patterns_overlap`, found without
+    comparing each plain path with each other one: a split's workstreams own thousands of
+    plain paths, and two plain paths overlap only when equal or one is a folder above the
+    other (looked up in a set). Globs are still compared pair by pair."""
+    plain_a = _by_key(p for p in first if not _GLOB.search(p))
+    plain_b = _by_key(p for p in second if not _GLOB.search(p))
+    found = [(a, b) for key, names in plain_a.items() for a in names
+             for above in (*_folders_above(key), key) for b in plain_b.get(above, [])]
+    found += [(a, b) for key, names in plain_b.items() for b in names
+              for above in _folders_above(key) for a in plain_a.get(above, [])]
+    globs_a = [a for a in first if _GLOB.search(a)]
+    globs_b = [b for b in second if _GLOB.search(b)]
+    found += [(a, b) for a in globs_a for b in second if patterns_overlap(a, b)]
+    found += [(a, b) for names in plain_a.values() for a in names for b in globs_b
+              if patterns_overlap(a, b)]
+    return found
+
+
+def _by_key(paths: Iterable[str]) -> dict[str, list[str]]:
+    keyed: dict[str, list[str]] = {}
+    for path in paths:
+        keyed.setdefault(path.strip("/"), []).append(path)
+    return keyed
+
+
+def _folders_above(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from dispatch.state.names import MAX_TEAMS
 from dispatch.state.plan import AgentOptions, QueueSettings
 
 
@@ -14,6 +15,11 @@ class WorkstreamOverrides(AgentOptions):
 
     verify: str | None = None
     branch: str | None = None
+    # Competing teams (README: Competing teams): how many, each one's approach and model.
+    teams: int | None = Field(default=None, ge=1, le=MAX_TEAMS)
+    approaches: list[str] | None = None
+    models: list[str] | None = None
+    judge: bool | None = None
 
 
 class Frontmatter(AgentOptions):
@@ -31,5 +37,6 @@ class Frontmatter(AgentOptions):
     on_event: str | None = None  # a shell command run with each event (README: signals)
     integrate: Literal["auto", "manual"] | None = None  # auto: the autopilot (README)
     fix_rounds: int | None = Field(default=None, ge=0, le=10)
+    judge: bool | None = None  # a judge session reviews every workstream's teams
     queue: QueueSettings | None = None  # {batch_size: K}: read by `start` (README: the queue)
     workstreams: dict[str, WorkstreamOverrides] = Field(default_factory=dict)

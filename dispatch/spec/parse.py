@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dispatch.core.errors import DispatchError, SpecError
 from dispatch.core.text import shown as quoted
-from dispatch.spec import dependencies, headings, placeholders, safety
+from dispatch.spec import dependencies, headings, placeholders, safety, teams
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.drafts import Draft, drafts_of, name_of, numbers_of
 from dispatch.spec.frontmatter import Frontmatter
@@ -23,6 +23,10 @@ NO_WORKSTREAMS_HELP = (
     "('dispatch plan SPEC --explain' shows how each heading was read)")
 
 
+class NoWorkstreams(SpecError):
+    """The spec holds no workstream (`dispatch start` adds what else the file could be)."""
+
+
 def parse_spec(path: Path, display: str | None = None) -> Plan:
     """Parse and validate the spec at `path`; errors name `display` (default: the path)."""
     shown = display or display_path(path)
@@ -31,7 +35,7 @@ def parse_spec(path: Path, display: str | None = None) -> Plan:
     selection = headings.select(blocks, source.body.split("\n"))
     drafts = drafts_of(source, blocks, selection)
     if not drafts:
-        raise SpecError(shown, None, NO_WORKSTREAMS_HELP)
+        raise NoWorkstreams(shown, None, NO_WORKSTREAMS_HELP)
     warnings: list[PlanWarning] = []
     workstreams = _workstreams(drafts, source, shown, selection.family, warnings)
     plan = _plan(source, blocks, workstreams, shown, path)
@@ -136,11 +140,12 @@ def _workstream(draft: Draft, name: str, number: int, deps: list[str], note: str
     agent = AgentOptions.model_validate(
         override.model_dump(include=set(AgentOptions.model_fields)) if override else {})
     goal = draft.fields.goal or draft.fields.description or draft.title
+    competing, notes = teams.teams_of(draft.fields.notes, override, (shown, draft.line), name)
     return Workstream(name=name, title=draft.title, number=number, goal=goal,
                       tasks=draft.fields.tasks, files=draft.fields.files, depends_on=deps,
-                      dependency_note=note, notes=draft.fields.notes, branch=branch,
+                      dependency_note=note, notes=notes, branch=branch,
                       verify=override.verify if override else None, agent=agent,
-                      line=draft.line, raw=draft.raw)
+                      line=draft.line, raw=draft.raw, teams=competing)
 
 
 def _check_overrides(source: SpecSource, named: list[str], shown: str) -> None:
@@ -177,7 +182,7 @@ def _plan(source: SpecSource, blocks: list[Block], workstreams: list[Workstream]
     return Plan(feature=feature, title=title, spec=str(path), base=fm.base, setup=fm.setup,
                 verify=fm.verify, base_port=fm.base_port, max_parallel=fm.max_parallel,
                 budget_usd=fm.budget_usd, allow_setup_failure=fm.allow_setup_failure,
-                on_event=fm.on_event, integrate=None if fm.integrate is None else
+                on_event=fm.on_event, judge=fm.judge, integrate=None if fm.integrate is None else
                 fm.integrate == "auto", fix_rounds=fm.fix_rounds, queue=fm.queue,
                 agent=agent, workstreams=workstreams)
 
@@ -197,8 +202,8 @@ def _warnings(plan: Plan) -> list[PlanWarning]:
     warnings = []
     for i, first in enumerate(plan.workstreams):
         for second in plan.workstreams[i + 1 :]:
-            shared = sorted({f"{a}" if a == b else f"{a} ~ {b}" for a in first.files
-                             for b in second.files if dependencies.patterns_overlap(a, b)})
+            shared = sorted({f"{a}" if a == b else f"{a} ~ {b}" for a, b in
+                             dependencies.overlapping(first.files, second.files)})
             if shared:
                 warnings.append(PlanWarning(line=second.line, message=(
                     f"{first.name} and {second.name} both own {', '.join(shared)}: expect "

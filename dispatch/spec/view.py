@@ -28,7 +28,8 @@ def plan_table(plan: Plan) -> Table:
     for ws in plan.workstreams:
         depends = ", ".join(ws.depends_on) or (f"({ws.dependency_note})"
                                                 if ws.dependency_note else "")
-        table.add(str(ws.number), ws.name, depends, ", ".join(ws.files),
+        name = f"{ws.name} ×{ws.teams.count} teams" if ws.teams else ws.name
+        table.add(str(ws.number), name, depends, ", ".join(ws.files),
                   str(len(ws.tasks)), ws.goal)
     return table
 
@@ -38,10 +39,15 @@ def spending(plan: Plan) -> list[str]:
     of `dispatch start` may change them)."""
     agent = DEFAULT_AGENT.overlay(plan.agent)
     models = sorted({DEFAULT_AGENT.overlay(plan.agent).overlay(ws.agent).model or "sonnet"
-                     for ws in plan.workstreams})
-    sessions = len(plan.workstreams)
-    lines = [f"{sessions} Claude session(s) · model {', '.join(models)} · permission mode "
-             f"{agent.permission_mode} · tools {', '.join(agent.allowed_tools or []) or '-'}"]
+                     for ws in plan.attempts()})
+    sessions = plan.sessions() + len(judged(plan))
+    lines = [f"{sessions} Claude session(s){_teams_said(plan)} · model {', '.join(models)} · "
+             f"permission mode {agent.permission_mode} · tools "
+             f"{', '.join(agent.allowed_tools or []) or '-'}"]
+    lines += [f"teams: {ws.name} × {ws.teams.count}: " + "; ".join(
+        f"team {n}: {ws.teams.approach(n) or 'no approach given'}"
+        + (f" ({ws.teams.model(n)})" if ws.teams.model(n) else "")
+        for n in range(1, ws.teams.count + 1)) for ws in plan.workstreams if ws.teams]
     caps = [f"feature budget ${plan.budget_usd:g}" if plan.budget_usd else
             "no feature budget", f"${agent.max_budget_usd:g} per session run"
             if agent.max_budget_usd else "no per-run cap",
@@ -49,6 +55,23 @@ def spending(plan: Plan) -> list[str]:
     lines.append("caps: " + " · ".join(caps))
     lines.append(_cost(plan, agent, sessions))
     return lines
+
+
+def judged(plan: Plan, judge: bool = False) -> list[str]:
+    """The teamed workstreams whose teams a judge session will review (`judge`: --judge)."""
+    return [ws.name for ws in plan.workstreams if ws.teams and (
+        ws.teams.judge if ws.teams.judge is not None else judge or bool(plan.judge))]
+
+
+def _teams_said(plan: Plan) -> str:
+    """How competing teams multiply the sessions, said where the count is."""
+    teamed = [ws for ws in plan.workstreams if ws.teams]
+    if not teamed:
+        return ""
+    said = ", ".join(f"{ws.name} by {ws.teams.count} competing teams" for ws in teamed
+                     if ws.teams)
+    judges = judged(plan)
+    return f" ({said}" + (f"; {len(judges)} judge session(s)" if judges else "") + ")"
 
 
 def _cost(plan: Plan, agent: AgentOptions, sessions: int) -> str:

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from dispatch.state.picks import TeamRecord, judge_costs
 from dispatch.state.plan import AgentOptions, Plan
 
 SCHEMA_VERSION = 1
@@ -115,6 +116,8 @@ class SessionRecord(BaseModel):
     notes: list[str] = Field(default_factory=list)  # what dispatch noticed (newest last)
     fixable: bool = False  # failed for a reason outside the workstream (see RunSettings.halted)
     rounds: list[FixRound] = Field(default_factory=list)  # handed back by the autopilot
+    team_of: str | None = None  # an attempt of this workstream by one of its competing teams
+    team: int | None = None  # which team (1-based)
 
     def note(self, text: str, keep: int = 20) -> None:
         """Remember something a person should know (an invalid result, a repaired branch)."""
@@ -193,6 +196,19 @@ class MergeRecord(BaseModel):
     batch: int | None = None  # merged with others, verified once for all (its batch's number)
 
 
+class Rebuild(BaseModel):
+    """A change of pick after integration, under way: the integration branch is rebuilt from
+    its recorded merges with one attempt swapped for another (integration/repick.py). Saved
+    before the branch moves, so a run cut short is finished by the next one."""
+
+    workstream: str
+    old: str  # the attempt taken out
+    new: str  # the attempt merged instead
+    old_head: str
+    new_head: str
+    merges: dict[str, MergeRecord]  # the merge records once the branch is at new_head
+
+
 class IntegrationState(BaseModel):
     branch: str
     path: str  # the integration worktree, relative to the repository root
@@ -202,6 +218,7 @@ class IntegrationState(BaseModel):
     last_run_at: datetime | None = None
     verify: str | None = None
     advancing: str | None = None  # a fast-forward of the worktree under way to this commit
+    rebuild: Rebuild | None = None
 
 
 class FeatureState(BaseModel):
@@ -217,18 +234,24 @@ class FeatureState(BaseModel):
     workstreams: dict[str, SessionRecord] = Field(default_factory=dict)
     integration: IntegrationState | None = None
     external: bool = False  # made by `integrate --pattern` from branches dispatch did not create
+    teams: dict[str, TeamRecord] = Field(default_factory=dict)  # workstreams run by teams
     collisions: list[Collision] = Field(default_factory=list)  # live ones only (the radar)
     queue: WorkQueue | None = None  # `start --queue`: the batches of every workstream
 
     def names(self) -> list[str]:
-        """Every workstream with a record: the plan's order first, then any the current plan
-        no longer has (renamed or removed from an edited spec after they ran)."""
-        planned = [ws.name for ws in self.plan.workstreams if ws.name in self.workstreams]
+        """Every workstream with a record: the plan's order first (a teamed workstream's
+        attempts in its place), then any the current plan no longer has (renamed or removed
+        from an edited spec after they ran)."""
+        planned = [ws.name for ws in self.plan.attempts() if ws.name in self.workstreams]
         return planned + [name for name in self.workstreams if name not in planned]
 
     def owned_files(self, name: str) -> tuple[str, ...]:
-        known = {ws.name: ws for ws in self.plan.workstreams}
-        return tuple(known[name].files) if name in known else ()
+        try:
+            return tuple(self.plan.workstream(name).files)
+        except KeyError:
+            return ()
 
     def total_cost(self) -> float:
-        return sum(record.total_cost_usd for record in self.workstreams.values())
+        """Every session's cost: the workstreams' runs and the judges'."""
+        return sum(record.total_cost_usd for record in self.workstreams.values()) + \
+            judge_costs(self)

@@ -17,6 +17,11 @@ from dispatch.state.paths import FEATURE_ENTRIES
 MAX_NAME = 48
 FEATURE_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 WORKSTREAM_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
+# Competing teams of one workstream are its attempts `<ws>.t1`, `<ws>.t2`, ...: a workstream
+# slug never holds a dot, so an attempt's name (its worktree folder and its branch's last
+# component) can never be a workstream's, nor one of the feature folder's own files.
+MAX_TEAMS = 9
+ATTEMPT_RE = re.compile(r"([a-z0-9][a-z0-9-]*)\.t([1-9])")
 # `head` as a branch component reads like git's HEAD in every message: never a name.
 _CONFUSING = frozenset({"head"})
 # A workstream's worktree sits beside dispatch's own files in the feature folder: the names
@@ -63,6 +68,17 @@ def is_valid_ref_component(name: str) -> bool:
     if ".." in name or "@{" in name:
         return False
     return not any(ch in name for ch in " ~^:?*[\\/\x7f") and all(ord(c) >= 32 for c in name)
+
+
+def attempt_name(workstream: str, team: int) -> str:
+    """'audio', 2 -> 'audio.t2' (a valid ref component and path segment: see ATTEMPT_RE)."""
+    return f"{workstream}.t{team}"
+
+
+def parse_attempt(name: str) -> tuple[str, int] | None:
+    """'audio.t2' -> ('audio', 2); None for any other name."""
+    match = ATTEMPT_RE.fullmatch(name)
+    return (match[1], int(match[2])) if match else None
 
 
 def unknown_workstream(feature: str, name: str, known: list[str]) -> DispatchError:

@@ -22,8 +22,9 @@ LOGS = "logs"
 RESULTS = "results"
 INTEGRATION = "integration"  # the integration worktree
 SPEC_SNAPSHOT = "spec.md"  # the spec as planned: what the workers read
+COMPARE = "compare"  # `compare/<workstream>.md`: how a workstream's teams compared
 FEATURE_ENTRIES = (STATE_FILE, PLAN_FILE, COORDINATION, REPORT, LOGS, RESULTS, INTEGRATION,
-                   SPEC_SNAPSHOT)
+                   SPEC_SNAPSHOT, COMPARE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,14 @@ class FeaturePaths:
     @property
     def integration(self) -> Path:
         return self.dir / INTEGRATION
+
+    @property
+    def compare(self) -> Path:
+        return self.dir / COMPARE
+
+    def comparison(self, workstream: str) -> Path:
+        """The comparison of a workstream's competing teams (sessions/teams.py)."""
+        return self.dir / COMPARE / f"{workstream}.md"
 
     def activity(self, name: str) -> Path:
         """What a running worker is doing now (written by the supervisor, read by status)."""

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dispatch.state.names import MAX_TEAMS, attempt_name, parse_attempt
+
 PermissionMode = Literal["acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan"]
 
 
@@ -35,6 +37,25 @@ DEFAULT_AGENT = AgentOptions(model="sonnet", permission_mode="acceptEdits",
                              allowed_tools=["Bash"])
 
 
+class Teams(BaseModel):
+    """Several teams attempt the same workstream, each its own way; evidence picks one
+    (README: Competing teams)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=2, le=MAX_TEAMS)
+    approaches: list[str] = Field(default_factory=list)  # one brief per team, in team order
+    models: list[str] = Field(default_factory=list)  # one model per team ("" or missing: the
+    # workstream's own)
+    judge: bool | None = None  # a judge session reviews the attempts (else the feature's)
+
+    def approach(self, team: int) -> str | None:
+        return self.approaches[team - 1] if team <= len(self.approaches) else None
+
+    def model(self, team: int) -> str | None:
+        return (self.models[team - 1] or None) if team <= len(self.models) else None
+
+
 class QueueSettings(BaseModel):
     """`start --queue` / frontmatter `queue: {batch_size: K}`: each workstream's tasks are
     worked through K at a time by the same session (sessions/queue.py)."""
@@ -45,7 +66,8 @@ class QueueSettings(BaseModel):
 
 
 class Workstream(BaseModel):
-    """One parallel unit of work: its own worktree, branch and Claude session."""
+    """One parallel unit of work: its own worktree, branch and Claude session (or, with
+    `teams`, one per team: its attempts)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -62,6 +84,30 @@ class Workstream(BaseModel):
     agent: AgentOptions = Field(default_factory=AgentOptions)
     line: int
     raw: str
+    teams: Teams | None = None
+    # Set on an attempt only (made by `attempts()`, never stored): which team of which
+    # workstream it is, and the approach that team was given.
+    team: int | None = Field(default=None, exclude=True)
+    team_of: str | None = Field(default=None, exclude=True)
+    approach: str | None = Field(default=None, exclude=True)
+
+    def attempts(self) -> list[Workstream]:
+        """What gets a worktree, a branch and a session: the workstream itself, or one
+        attempt per team (`audio.t1`, `audio.t2`: same tasks, files and dependencies; its
+        own approach and model)."""
+        if self.teams is None or self.team is not None:
+            return [self]
+        return [self._attempt(team) for team in range(1, self.teams.count + 1)]
+
+    def _attempt(self, team: int) -> Workstream:
+        assert self.teams is not None
+        model = self.teams.model(team)
+        return self.model_copy(update={
+            "name": attempt_name(self.name, team),
+            "title": f"{self.title} (team {team} of {self.teams.count})",
+            "branch": f"{self.branch}.t{team}" if self.branch else None,
+            "agent": self.agent.overlay(AgentOptions(model=model)) if model else self.agent,
+            "team": team, "team_of": self.name, "approach": self.teams.approach(team)})
 
 
 class PlanWarning(BaseModel):
@@ -89,6 +135,7 @@ class Plan(BaseModel):
     fix_rounds: int | None = None
     queue: QueueSettings | None = None
     agent: AgentOptions = Field(default_factory=AgentOptions)
+    judge: bool | None = None  # a judge session reviews every workstream's teams
     workstreams: list[Workstream]
     warnings: list[PlanWarning] = Field(default_factory=list)
 
@@ -101,10 +148,23 @@ class Plan(BaseModel):
         return value
 
     def workstream(self, name: str) -> Workstream:
+        """A workstream by name, or one of its teams' attempts (`audio.t2`)."""
         for ws in self.workstreams:
             if ws.name == name:
                 return ws
+        attempt = parse_attempt(name)
+        if attempt is not None:
+            found = self.workstream(attempt[0]).attempts()
+            if found[0].team is not None and attempt[1] <= len(found):
+                return found[attempt[1] - 1]
         raise KeyError(name)
+
+    def attempts(self) -> list[Workstream]:
+        """Everything that gets a session, in spec order (see `Workstream.attempts`)."""
+        return [attempt for ws in self.workstreams for attempt in ws.attempts()]
+
+    def sessions(self) -> int:
+        return len(self.attempts())
 
     def dependents(self, name: str) -> list[str]:
         return [ws.name for ws in self.workstreams if name in ws.depends_on]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from dispatch.core import render
-from dispatch.state import work_items
+from dispatch.state import picks, work_items
 from dispatch.state.model import Batch, FeatureState
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.plan import Workstream
@@ -25,10 +25,21 @@ def context(paths: FeaturePaths, state: FeatureState, ws: Workstream) -> dict[st
         "coordination": str(paths.coordination),
         "spec_file": str(paths.spec_snapshot),
         "verify": ws.verify or plan.verify,
-        "waits_for": [state.workstreams[d] for d in ws.depends_on if d in state.workstreams],
-        "waited_by": plan.dependents(ws.name),
+        "waits_for": [_dependency(state, d) for d in ws.depends_on
+                      if d in state.workstreams or d in state.teams],
+        "waited_by": plan.dependents(ws.team_of or ws.name),
+        "rivals": [a for a in state.teams[ws.team_of].attempts if a != ws.name]
+        if ws.team_of and ws.team_of in state.teams else [],
         "queued": _queued(state, ws),
     }
+
+
+def _dependency(state: FeatureState, name: str) -> dict[str, str]:
+    """A dependency as TASKS.md names it: a teamed one by the attempt picked for it."""
+    branch = picks.dependency_branch(state, name)
+    if branch is None and name in state.teams:
+        branch = "the branch of whichever of its teams is picked"
+    return {"name": name, "branch": branch or "-"}
 
 
 def _queued(state: FeatureState, ws: Workstream) -> list[Batch]:
@@ -54,7 +65,7 @@ def write_coordination(paths: FeaturePaths, state: FeatureState) -> None:
     """Write COORDINATION.md once; workers append to it afterwards."""
     if paths.coordination.exists():
         return
-    rows = [{"ws": ws, "record": state.workstreams[ws.name]} for ws in state.plan.workstreams
+    rows = [{"ws": ws, "record": state.workstreams[ws.name]} for ws in state.plan.attempts()
             if ws.name in state.workstreams]
     paths.coordination.write_text(render.render(
         "COORDINATION.md.j2", paths.root, plan=state.plan, rows=rows,

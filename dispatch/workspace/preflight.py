@@ -81,7 +81,7 @@ def prepare(repo: repository.Repo, plan: Plan, options: StartOptions) -> Prepara
                       (wt.head is None or set(wt.head) == {"0"})}
     taken = ports.recorded_ports(repo.root)
     bases = ports.base_ports(options.base_port, plan.base_port, env)
-    for position, ws in enumerate(plan.workstreams, start=1):
+    for position, ws in enumerate(plan.attempts(), start=1):  # each team gets its own
         record = state.workstreams.get(ws.name) if state else None
         job = _job(prep, ws, record, branches, held, options)
         if job.new_record:
@@ -113,7 +113,7 @@ def expect_no_strangers(paths: FeaturePaths, plan: Plan) -> None:
     someone's, and mixing a feature into it would hide it."""
     if not paths.dir.is_dir() or paths.state_file.exists() or paths.plan_file.exists():
         return
-    planned = {ws.name for ws in plan.workstreams}
+    planned = {ws.name for ws in plan.attempts()}
     strangers = sorted(e.name for e in paths.dir.iterdir() if e.name not in planned and
                        not re.fullmatch(r"\.\w+\.lock|logs", e.name))
     if strangers:
@@ -154,7 +154,8 @@ def _job(prep: Preparation, ws: Workstream, record: SessionRecord | None, branch
     path = paths.worktree(ws.name)
     branch = record.branch if record else (ws.branch or f"{paths.feature}/{ws.name}")
     job = Job(ws, record or SessionRecord(name=ws.name, branch=branch,
-                                          path=paths.relative(path), depends_on=ws.depends_on),
+                                          path=paths.relative(path), depends_on=ws.depends_on,
+                                          team_of=ws.team_of, team=ws.team),
               new_record=record is None)
     if branch in branches:
         _expect_adoptable(prep, job, force=options.force)

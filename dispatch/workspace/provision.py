@@ -18,6 +18,7 @@ from dispatch.gitops.repository import Repo
 from dispatch.state.locks import FileLock, try_lock
 from dispatch.state.model import FeatureState, SetupResult
 from dispatch.state.paths import FeaturePaths
+from dispatch.state.picks import TeamRecord
 from dispatch.state.plan import Plan
 from dispatch.state.store import StateStore, write_if_changed
 from dispatch.workspace import briefing, preflight
@@ -98,6 +99,10 @@ def _save_records(store: StateStore, prep: Preparation, plan: Plan) -> None:
         state.plan = plan
         for job in prep.jobs:
             state.workstreams.setdefault(job.ws.name, job.record)
+        for ws in plan.workstreams:  # a workstream run by teams: their comparison and pick
+            if ws.teams is not None:
+                team = state.teams.setdefault(ws.name, TeamRecord())
+                team.attempts = [attempt.name for attempt in ws.attempts()]
 
     store.update(add)
 

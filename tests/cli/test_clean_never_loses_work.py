@@ -166,13 +166,13 @@ def test_the_dry_run_names_every_worktree_branch_and_file_with_its_reason(
         "would remove scratch worktree .worktrees/four/.verify/1 (integrate --batch's, "
         "detached: nobody's work)",
         *[line for name in ("api", "web", "cli", "docs") for line in (
-            f"would remove worktree .worktrees/four/{name}: {safe}",
+            f"would remove worktree .worktrees/four/{name} ({safe})",
             f"would move .worktrees/four/{name}/.workstream/ (RESULTS.md, TASKS.md) into "
             "the archive")],
-        f"would remove worktree .worktrees/four/integration: {safe}",
-        *[f"would delete branch four/{name}: {merged}" for name in
+        f"would remove worktree .worktrees/four/integration ({safe})",
+        *[f"would delete branch four/{name} ({merged})" for name in
           ("api", "cli", "docs", "web")],
-        "would keep branch four/integration: the integration branch stays unless --all",
+        "would keep branch four/integration (the integration branch stays unless --all)",
         f"would move .worktrees/four/{aside.name} (not dispatch's) into the archive",
         "would move .worktrees/four/.verify/notes.txt (not dispatch's) into the archive",
         "would archive the state, logs and results under .worktrees/.archive/"]

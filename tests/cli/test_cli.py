@@ -34,8 +34,8 @@ def test_short_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("Usage: dispatch [OPTIONS] COMMAND [ARGS]...")
     commands = out.split("Commands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in commands] == [
-        "plan", "start", "status", "resume", "tell", "attach", "stop", "logs", "setup",
-        "repair", "check", "integrate", "clean", "install-commands", "demo"]
+        "plan", "split", "start", "status", "resume", "tell", "attach", "stop", "logs", "setup",
+        "repair", "check", "integrate", "clean", "compare", "pick", "install-commands", "demo"]
 
 
 def test_plan_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -219,7 +219,9 @@ NEW_NAME_CASES = [_new_name_case(k, v) for k, v in HOSTILE_NAMES.items()] + [
 
 _NO_WS = ("no workstreams found: add a '## Workstreams' section with one '### Workstream N: "
           "Title' heading per parallel unit, each with a '**Goal**:' line and task bullets "
-          "('dispatch plan SPEC --explain' shows how each heading was read)")
+          "('dispatch plan SPEC --explain' shows how each heading was read); or, if it is "
+          "one worker's instructions, pass it with the others (two or more files: dispatch "
+          "start a.md b.md) to run each as a worker")
 
 
 def _spec(case_id: str, text: str | bytes, message: str, *,

@@ -75,6 +75,15 @@ def test_why_a_worktree_goes(kept_for: str | None, expected: str) -> None:
     assert clean_rules.why_remove_worktree(kept_for) == expected
 
 
+def test_why_a_not_picked_attempt_goes() -> None:
+    why = "not picked: audio.t2 stands for audio"
+    assert clean_rules.why_remove_worktree(None, why) == (
+        "not picked: audio.t2 stands for audio; its commits go with it, and nothing is "
+        "uncommitted or untracked")
+    assert clean_rules.why_remove_worktree("it is locked", why) == \
+        "--force (without it, kept: it is locked)"
+
+
 def _outside(history: dict[str, set[str]], others: set[str]
              ) -> Callable[[str, list[str]], int]:
     """`outside` over a history given as branch -> its commits; `others` are the commits of

@@ -56,7 +56,7 @@ def test_every_entry_of_the_feature_folder_that_a_slug_could_take_is_reserved() 
     from dispatch.state import paths
 
     sluggable = {e for e in paths.FEATURE_ENTRIES if names.WORKSTREAM_RE.fullmatch(e)}
-    assert sluggable == {"logs", "results", "integration"}
+    assert sluggable == {"logs", "results", "integration", "compare"}
     assert sluggable <= names.RESERVED_WORKSTREAMS
     assert all(e in names.RESERVED_WORKSTREAMS or not names.WORKSTREAM_RE.fullmatch(e)
                for e in paths.FEATURE_ENTRIES)

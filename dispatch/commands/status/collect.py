@@ -193,9 +193,19 @@ def totals(snap: Snapshot) -> Totals:
     hours = (snap.taken_at - min(starts)).total_seconds() / 3600 if starts else 0.0
     rate = done / hours if hours > 0 and done else None
     eta = (total - done) / rate if rate else None
-    cost = sum(r["total_cost_usd"] for r in snap.records)
+    cost = sum(r["total_cost_usd"] for r in snap.records) + _judge_costs(snap.state)
     return Totals(by_status, round(cost, 6), done, total,
                   round(rate, 2) if rate else None, round(eta, 2) if eta is not None else None)
+
+
+def _judge_costs(state: dict[str, Any]) -> float:
+    """What the judges of competing teams cost (sessions.json `teams`, absent in older
+    files): part of the feature's cost like any session's."""
+    teams = state.get("teams") or {}
+    costs = [(t.get("judge") or {}).get("total_cost_usd") for t in teams.values()
+             if isinstance(t, dict)] if isinstance(teams, dict) else []
+    return sum((float(cost) for cost in costs if isinstance(cost, int | float) and
+                _finite(cost)), 0.0)
 
 
 def parse_time(text: str) -> datetime:

@@ -22,8 +22,33 @@ def status_json(snap: Snapshot) -> dict[str, Any]:
         "autopilot": _autopilot_json(snap),
         "concurrency": _concurrency_json(snap),
         "collisions": _collisions_json(snap),
+        "teams": {name: _team_json(team) for name, team in _teams(snap).items()},
         "queue": queue_progress.progress(state),
     }
+
+
+def _teams(snap: Snapshot) -> dict[str, Any]:
+    """Workstreams run by competing teams (README: Competing teams); {} in older files."""
+    found = snap.state.get("teams") or {}
+    return found if isinstance(found, dict) else {}
+
+
+def _team_json(team: dict[str, Any]) -> dict[str, Any]:
+    judge = team.get("judge") or {}
+    return {"attempts": team.get("attempts", []), "picked": team.get("picked"),
+            "picked_by": team.get("picked_by"), "reason": team.get("reason"),
+            "comparison": team.get("comparison"),
+            "judge": {"cost_usd": judge.get("total_cost_usd", 0.0),
+                      "winner": judge.get("winner"), "problem": judge.get("problem")}
+            if judge.get("attempts") or judge.get("problem") else None}
+
+
+def _picked(snap: Snapshot, record: Record) -> bool | None:
+    """Whether an attempt is its workstream's pick (None: not an attempt, or no pick yet)."""
+    team = _teams(snap).get(record.get("team_of") or "")
+    if not team or not team.get("picked"):
+        return None
+    return bool(team["picked"] == record["name"])
 
 
 def _collisions_json(snap: Snapshot) -> list[dict[str, Any]]:
@@ -73,6 +98,8 @@ def _record_json(snap: Snapshot, record: Record) -> dict[str, Any]:
         "activity": _activity_json(live, snap.taken_at),
         "merge": (_merge_of(snap, record["name"]) or {}).get("status"),
         "rounds": record.get("rounds", []),
+        "team_of": record.get("team_of"), "team": record.get("team"),
+        "picked": _picked(snap, record),
     }
 
 
@@ -109,7 +136,11 @@ def status_table(snap: Snapshot, verbose: bool = False) -> Table:
     rehearsal = " — REHEARSAL (no Claude sessions, no cost)" \
         if run.get("worker") == "rehearsal" else ""
     columns = [*COLUMNS[:2], *(VERBOSE if verbose else []), *COLUMNS[2:]]
-    rows = [_row(snap, record, verbose) for record in snap.records]
+    rows = []
+    for record in snap.records:
+        if record.get("team_of") and record.get("team") == 1:  # the teams under their workstream
+            rows.append(_team_row(snap, str(record.get("team_of")), columns))
+        rows.append(_row(snap, record, verbose))
     queue = queue_progress.progress(snap.state)
     if queue is not None:  # with a queue, its items say more than TASKS.md's boxes
         _items_column(columns, rows, queue)
@@ -148,6 +179,31 @@ def _row(snap: Snapshot, record: Record, verbose: bool) -> list[str]:
     return row
 
 
+def _team_row(snap: Snapshot, name: str, columns: list[Column]) -> list[str]:
+    """A workstream run by teams: where its comparison and pick stand."""
+    team = _teams(snap).get(name) or {}
+    attempts = team.get("attempts") or []
+    records = snap.state["workstreams"]
+    statuses = [records[a]["status"] for a in attempts if a in records]
+    if team.get("picked"):
+        status = f"picked {team['picked']}"
+    elif any(s in ("pending", "waiting", "running", "retrying", "setting_up", "provisioning")
+             for s in statuses):
+        status = "teams at work"
+    else:
+        status = "no pick yet"
+    by = {"rule": "by the rule", "judge": "by the judge", "person": "by a person"}.get(
+        team.get("picked_by") or "", "")
+    note = "; ".join(part for part in (
+        f"{len(attempts)} competing teams", by, team.get("reason") or "",
+        team.get("comparison") or "") if part)
+    cost = (team.get("judge") or {}).get("total_cost_usd") or 0.0
+    row = [""] * len(columns)
+    row[0], row[1], row[-1] = name, status, note
+    row[[c.header for c in columns].index("cost")] = f"judge ${cost:.2f}" if cost else ""
+    return row
+
+
 def doing(live: Any, at: datetime) -> str:
     """`Edit app/cli/main.py (12s)`, `thinking (3s)`, or `quiet for 12m (last: …)`."""
     activity = live.activity
@@ -164,6 +220,9 @@ def doing(live: Any, at: datetime) -> str:
 
 def _note(snap: Snapshot, record: Record, live: Any) -> str:
     note = _landing(snap, record) or record["error"] or record["last_checkpoint"] or ""
+    picked = _picked(snap, record)
+    if picked is not None:
+        note = ("picked. " if picked else "not picked. ") + note
     setup = record["setup"]
     if setup.get("status") == "failed" and record["status"] != "setup_failed":
         note = f"setup failed (see {setup.get('log')}). " + note
