@@ -146,10 +146,11 @@ class Storm:
     def fire(self, call: Call) -> None:
         assert call.target is not None or call.kind == "status"
         if call.kind == "stop":
-            # Once the worker has printed its result: a stop that lands earlier ends the
-            # run on purpose, and then there is no result to record.
+            # Once the worker has printed its result (the stream's last line; its first is
+            # dispatch's own): a stop that lands earlier ends the run on purpose, and then
+            # there is no result to record.
             deadline = time.monotonic() + 60
-            while not self.result_file(str(call.target)).read_text().strip():
+            while '"type": "result"' not in self.result_file(str(call.target)).read_text():
                 assert time.monotonic() < deadline
                 time.sleep(0.005)
         else:
