@@ -40,6 +40,11 @@ def _run(args: list[str]) -> int:
 
     if fast.handles(args):
         return fast.run(args)
+    if args == ["--version"]:  # what scripts and CI ask first: no need for the whole app
+        from dispatch import __version__
+
+        print(f"dispatch {__version__}")
+        return 0
     app = load_app()
     result = app(args=args, prog_name="dispatch", standalone_mode=False)
     return result if isinstance(result, int) else 0
