@@ -60,13 +60,14 @@ class Radar:
         """(pairs that newly collide, pairs that merge cleanly again); None when nothing
         live moved."""
         live = {n for n, r in state.workstreams.items() if r.status == "running"}
-        if not live:
+        landed = landed_pairs(state)
+        if not live and not landed:
             return None
         tips = refs.branch_tips(self.paths.root)  # a `**Branch**:` may be any branch
         branch_tip = {name: tips.get(record.branch) for name, record in state.workstreams.items()}
         known = {(c.a, c.b): c for c in state.collisions}
         fresh: list[Collision] = []
-        cleared: set[tuple[str, str]] = set()
+        cleared: set[tuple[str, str]] = set(landed)
         for a, b in combinations(state.names(), 2):
             if not ({a, b} & live) or _rivals(state, a, b):
                 continue
@@ -94,6 +95,16 @@ def _rivals(state: FeatureState, a: str, b: str) -> bool:
     is kept, so they are never told about each other (README: Competing teams)."""
     team = state.workstreams[a].team_of
     return team is not None and team == state.workstreams[b].team_of
+
+
+def landed_pairs(state: FeatureState) -> set[tuple[str, str]]:
+    """Recorded collisions whose two branches have both landed in the integration branch:
+    merged there, so resolved there; no longer news for anyone."""
+    merges = state.integration.merges if state.integration else {}
+    return {(c.a, c.b) for c in state.collisions
+            if all(merges.get(n) is not None and merges[n].status == "merged"
+                   and merges[n].tip == state.workstreams[n].tip for n in (c.a, c.b)
+                   if n in state.workstreams)}
 
 
 def record(state: FeatureState, fresh: list[Collision],

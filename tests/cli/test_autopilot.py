@@ -93,6 +93,8 @@ def test_six_workstreams_land_green_with_no_keystroke(repo: Path, cli: Cli,
     assert shown["autopilot"]["landed"] == sorted(NAMES)
     assert [len(w["rounds"]) for w in shown["workstreams"] if w["name"] == "cli"] == [2]
     assert "autopilot: 6 of 6 landed in six/integration" in cli("status").out
+    # a collision the radar saw while they worked is resolved once both sides landed
+    assert shown["collisions"] == [] and "collision:" not in cli("status").out
 
 
 def test_a_workstream_that_cannot_fix_it_goes_to_a_person(repo: Path, cli: Cli,

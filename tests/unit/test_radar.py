@@ -78,3 +78,21 @@ def test_changed_files_are_news_again(tmp_path: Path) -> None:
     new = Collision(a="api", b="web", files=["a.txt", "b.txt"], tips=["3", "4"])
     radar.record(state, [new], set())
     assert state.collisions == [new] and new.told == {}
+
+
+def test_a_collision_is_over_once_both_sides_landed(tmp_path: Path) -> None:
+    from dispatch.state.model import IntegrationState, MergeRecord
+
+    repo = make_repo(tmp_path / "repo")
+    state = _state(repo, {"api": "done", "web": "done", "docs": "done"})
+    for name in ("api", "web", "docs"):
+        state.workstreams[name].tip = f"{name}-tip"
+    state.collisions = [Collision(a="api", b="web", files=["s.txt"], tips=["1", "2"]),
+                        Collision(a="api", b="docs", files=["d.txt"], tips=["1", "3"])]
+    state.integration = IntegrationState(branch="f/integration", path="wt/integration", merges={
+        "api": MergeRecord(status="merged", tip="api-tip"),
+        "web": MergeRecord(status="merged", tip="web-tip"),
+        "docs": MergeRecord(status="merged", tip="an-older-tip")})  # docs moved on since
+    assert radar.landed_pairs(state) == {("api", "web")}
+    fresh, cleared = radar.Radar(FeaturePaths(repo, "f")).scan(state) or ([], set())
+    assert (fresh, cleared) == ([], {("api", "web")})

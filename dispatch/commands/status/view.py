@@ -53,8 +53,16 @@ def _picked(snap: Snapshot, record: Record) -> bool | None:
 
 def _collisions_json(snap: Snapshot) -> list[dict[str, Any]]:
     """The conflict radar's live collisions: two branches that no longer merge cleanly."""
+    merges = (snap.state.get("integration") or {}).get("merges") or {}
+    records = snap.state["workstreams"]
+
+    def landed(name: str) -> bool:  # merged at its current tip: resolved in integration
+        merge, record = merges.get(name) or {}, records.get(name) or {}
+        return merge.get("status") == "merged" and merge.get("tip") == record.get("tip")
+
     return [{"a": c["a"], "b": c["b"], "files": c["files"], "since": c["since"]}
-            for c in snap.state.get("collisions") or []]
+            for c in snap.state.get("collisions") or []
+            if not (landed(c["a"]) and landed(c["b"]))]
 
 
 def _concurrency_json(snap: Snapshot) -> dict[str, Any]:
