@@ -10,6 +10,7 @@ as the one-at-a-time queue saves each merge.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -123,6 +124,27 @@ def _last_batch(state: FeatureState) -> int:
     return max((r.batch or 0 for r in state.integration.merges.values()), default=0)
 
 
+def _own_folder(folder: Path) -> None:
+    """The scratch folder as a plain folder of dispatch's. The feature folder is the workers'
+    to write: a link or a file a worker put where it goes is set aside, never followed (a
+    link to a folder elsewhere must not have its contents replaced or removed)."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        _set_aside(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _set_aside(path: Path) -> None:
+    """Rename what is in dispatch's way (a link is renamed, not followed); `clean` archives
+    it and names it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.aside-{stamp}")
+    n = 1
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = path.with_name(f"{path.name}.aside-{stamp}-{n}")
+    path.rename(target)
+
+
 class _Slots:
     """Scratch worktrees made as they are first needed, each with ports of its own."""
 
@@ -150,11 +172,16 @@ class _Slots:
         return run_verify(self.run.verify, path, env, log)
 
     def _make(self, slot: int, commit: str) -> tuple[Path, dict[str, str]]:
+        root = self.run.paths.root
+        _own_folder(self.folder)
         path = self.folder / str(slot + 1)
-        if path.exists():  # left by a run that was killed
-            worktrees.remove(self.run.paths.root, path)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        worktrees.add_detached(self.run.paths.root, path, commit)
+        if path.is_symlink() or path.exists():
+            listed = {w.path.resolve() for w in worktrees.listed(root)}
+            if not path.is_symlink() and path.resolve() in listed:
+                worktrees.remove(root, path)  # dispatch's own, left by a run that was killed
+            else:
+                _set_aside(path)
+        worktrees.add_detached(root, path, commit)
         assert self.state.integration is not None
         bases = self.state.integration.ports
         given = ports.assign(bases, slot + 1, ports.recorded_ports(self.run.paths.root)) \

@@ -4,12 +4,14 @@ The supervisor starts this process (detached, output in logs/landing.log) when w
 are done and ready to land; it merges exactly those into the integration branch as
 `dispatch integrate --only` would (the same merges, verify, batches and report), so that a
 long verify never stalls the supervisor's loop. Exit codes: 0 all landed, 1 some did not (the
-merge records say why), 3 another integrate holds the feature's lock (try again later).
+merge records say why), 2 it could not integrate at all, 3 another integrate holds the
+feature's lock (try again later), 4 it crashed (the traceback is in logs/landing.log).
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 
 from dispatch.core.errors import BusyError, DispatchError
@@ -20,6 +22,7 @@ from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 
 BUSY = 3
+CRASHED = 4
 
 
 def land(paths: FeaturePaths, names: list[str]) -> int:
@@ -69,6 +72,9 @@ def main(argv: list[str]) -> int:
     except DispatchError as exc:
         _say(f"could not land {', '.join(argv[2:])}: {exc}")
         return 2
+    except Exception:  # a bug, or something in the way: the supervisor must not retry forever
+        _say(f"could not land {', '.join(argv[2:])}:\n{traceback.format_exc()}")
+        return CRASHED
 
 
 if __name__ == "__main__":

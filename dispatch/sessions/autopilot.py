@@ -55,6 +55,10 @@ class Autopilot:
             state = store.update(partial(hand_back, paths=self.paths))
             if code not in (0, 1, BUSY):  # it could not integrate at all: see landing.log
                 self.gave_up.update({n: state.workstreams[n].tip or "" for n in self.names})
+                why = (f"the autopilot could not land it (see "
+                       f"{self.paths.relative(self.paths.logs)}/landing.log); fix that, then "
+                       f"'dispatch integrate {self.paths.feature}'")
+                state = store.update(partial(_say_why, names=self.names, why=why))
         ready = self._ready(state)
         if ready and time.monotonic() >= self.not_before:
             self._start(ready)
@@ -83,6 +87,13 @@ class Autopilot:
                 [sys.executable, "-m", "dispatch.integration.landing", str(self.paths.root),
                  self.paths.feature, *names], cwd=self.paths.root, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True, close_fds=True)
+
+
+def _say_why(state: FeatureState, names: list[str], why: str) -> FeatureState:
+    for name in names:
+        if name in state.workstreams and state.workstreams[name].status == "done":
+            state.workstreams[name].error = why
+    return state
 
 
 def ready_to_land(state: FeatureState) -> list[str]:

@@ -137,3 +137,34 @@ def test_a_flaky_verify_gets_no_branch_blamed(six: Path, cli: Cli, tmp_path: Pat
     result = cli("integrate", "--verify", "sh check.sh", batch)
     assert result.code == 0, result
     assert set(statuses(six).values()) == {"merged"}
+
+
+@pytest.mark.parametrize("obstacle", ["link", "file", "folder-in-a-slot"])
+def test_what_a_worker_put_where_the_scratch_worktrees_go_is_set_aside_not_followed(
+        six: Path, cli: Cli, tmp_path: Path, obstacle: str) -> None:
+    """The feature folder is the workers' to write. A link named `.verify` must not be
+    followed (its target's `1/` would be deleted), a file there must not stop every batch."""
+    victim = tmp_path / "victim"
+    (victim / "1").mkdir(parents=True)
+    (victim / "1" / "precious.txt").write_text("keep me\n")
+    scratch = six / ".worktrees/six/.verify"
+    if obstacle == "link":
+        scratch.symlink_to(victim)
+    elif obstacle == "file":
+        scratch.write_text("a worker's note\n")
+    else:
+        (scratch / "1").mkdir(parents=True)
+        (scratch / "1" / "notes.txt").write_text("a worker's note\n")
+    all_work(six, broken="web")
+    result = cli("integrate", "--verify", "sh check.sh", "--batch")
+    assert result.code == 1, result  # web is left out, the rest land
+    assert statuses(six) == dict.fromkeys(NAMES, "merged") | {"web": "verify_failed"}
+    assert (victim / "1" / "precious.txt").read_text() == "keep me\n"
+    aside = list((six / ".worktrees/six").rglob("*.aside-*"))
+    assert len(aside) == 1
+    if obstacle == "file":
+        assert aside[0].read_text() == "a worker's note\n"
+    elif obstacle == "folder-in-a-slot":
+        assert (aside[0] / "notes.txt").read_text() == "a worker's note\n"
+    else:
+        assert aside[0].is_symlink()

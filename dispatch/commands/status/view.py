@@ -257,6 +257,8 @@ def _landing(snap: Snapshot, record: Record) -> str:
     after = f" after {rounds} fix round(s)" if rounds else ""
     if merge.get("status") == "merged" and merge.get("tip") == record.get("tip"):
         return f"landed in {autopilot['integration_branch']}{after}"
+    if record["error"]:  # e.g. the landing itself failed: say why, not "waiting"
+        return ""
     return f"waiting to land{after}"
 
 
@@ -286,7 +288,7 @@ def footer(snap: Snapshot, summary: Totals) -> list[str]:
     autopilot = _autopilot_json(snap)
     if autopilot is not None:
         lines.append(f"autopilot: {len(autopilot['landed'])} of {len(snap.records)} landed in "
-                     f"{autopilot['integration_branch'] or '<feature>/integration'}")
+                     f"{autopilot['integration_branch'] or snap.state['feature'] + '/integration'}")
     failed = [r["name"] for r in snap.records if r["setup"].get("status") == "failed"]
     if failed:
         lines.append(f"setup failed in {len(failed)} worktree(s): {', '.join(failed)} — see "
