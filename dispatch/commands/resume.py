@@ -31,6 +31,11 @@ def requeue(paths: FeaturePaths, names: list[str], *, prompt: str | None, force:
     state = store.load()
     run = _run_settings(state, claude)
     _expect_budget(state, run)
+    gone = [n for n in names if not state.plan.has(n)]
+    if gone:
+        raise DispatchError(f"{', '.join(gone)} is no longer in the feature's spec (an edited "
+                            f"spec left it out); put it back and run 'dispatch start "
+                            f"{state.feature}' (or the spec) to go on with it")
     stopped = []
     for record in (state.workstreams[n] for n in names):
         if record.status == "running" and procs.is_alive(record.pid, record.pid_started):
@@ -62,7 +67,8 @@ def _chosen(state: FeatureState, name: str | None, all_: bool) -> list[str]:
         if name not in state.workstreams:
             raise unknown_workstream(state.feature, name, list(state.workstreams))
         return [name]
-    chosen = [r.name for r in state.workstreams.values() if _resumable(r)]
+    chosen = [r.name for r in state.workstreams.values()
+              if _resumable(r) and state.plan.has(r.name)]
     if not chosen:
         raise DispatchError("nothing to resume: no workstream is interrupted, stopped, "
                             "retrying, blocked, failed on a transient or login problem, or "

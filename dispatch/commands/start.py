@@ -118,8 +118,28 @@ def start(repo: Repo, target: str | list[str], options: StartOptions,
     return _launch(repo, plan, options, sessions, spec_path=spec_path)
 
 
+ACTIVE = ("provisioning", "setting_up", "pending", "waiting", "running", "retrying")
+
+
+def _expect_nothing_live_dropped(repo: Repo, plan: Plan) -> None:
+    """An edited spec (or another set of instruction files) may leave out a workstream that
+    ran; not one whose session runs or is about to: it would be orphaned mid-run."""
+    store = StateStore(FeaturePaths(repo.root, plan.feature))
+    if not store.exists():
+        return
+    state = store.load()
+    dropped = [name for name in state.names() if not plan.has(name)
+               and state.workstreams[name].status in ACTIVE]
+    if dropped:
+        raise DispatchError(f"the spec no longer has {', '.join(dropped)}, whose session is "
+                            f"running or due to run in feature '{plan.feature}': put it back, "
+                            f"or stop it first ('dispatch stop {dropped[0]} --feature "
+                            f"{plan.feature}')")
+
+
 def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOptions | None,
             *, spec_path: Path | None = None, snapshot: str | None = None) -> Outcome:
+    _expect_nothing_live_dropped(repo, plan)
     run = _run_settings(plan, sessions) if sessions else None
     options.setup_now = run is None  # with sessions, the supervisor runs setup
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)

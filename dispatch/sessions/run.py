@@ -204,6 +204,9 @@ def _checked_work(paths: FeaturePaths, state: FeatureState,
                   record: SessionRecord) -> tuple[done_check.Check, str | None]:
     """The done check; a worktree git cannot read (a worker replaced its .git, deleted its
     branch) makes the work unchecked, not the supervisor crash."""
+    if not state.plan.has(record.name):  # an edited spec dropped it while it ran
+        return done_check.Check(0, ["it is no longer in the spec: put it back and run "
+                                    f"'dispatch start {state.feature}' to go on with it"]), None
     try:
         return _check_work(paths, state, record)
     except DispatchError as exc:

@@ -159,6 +159,14 @@ class Plan(BaseModel):
                 return found[attempt[1] - 1]
         raise KeyError(name)
 
+    def has(self, name: str) -> bool:
+        """Whether `name` (a workstream or a team's attempt) is in this plan."""
+        try:
+            self.workstream(name)
+        except KeyError:
+            return False
+        return True
+
     def attempts(self) -> list[Workstream]:
         """Everything that gets a session, in spec order (see `Workstream.attempts`)."""
         return [attempt for ws in self.workstreams for attempt in ws.attempts()]
