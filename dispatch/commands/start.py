@@ -141,6 +141,8 @@ def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOpti
             *, spec_path: Path | None = None, snapshot: str | None = None) -> Outcome:
     _expect_nothing_live_dropped(repo, plan)
     run = _run_settings(plan, sessions) if sessions else None
+    if run is not None and sessions is not None:
+        run = _carried_over(run, _recorded_run(repo, plan), sessions, plan)
     options.setup_now = run is None  # with sessions, the supervisor runs setup
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)
     paths = FeaturePaths(repo.root, plan.feature)
@@ -232,6 +234,34 @@ def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:
                        fix_rounds=sessions.fix_rounds if sessions.fix_rounds is not None
                        else plan.fix_rounds if plan.fix_rounds is not None else 2,
                        batch=sessions.batch, adaptive=sessions.adaptive)
+
+
+def _recorded_run(repo: Repo, plan: Plan) -> RunSettings | None:
+    store = StateStore(FeaturePaths(repo.root, plan.feature))
+    return store.load().run if store.exists() else None
+
+
+def _carried_over(run: RunSettings, before: RunSettings | None, sessions: SessionOptions,
+                  plan: Plan) -> RunSettings:
+    """A feature started again (after a stop, a crash, a fix) keeps what its first start
+    chose and this one does not say: its budget, its autopilot, its pace and hooks. Asked for
+    again on the command line or in the spec, the new choice wins."""
+    if before is None:
+        return run
+    kept: dict[str, object] = {}
+    if sessions.integrate is None and plan.integrate is None:
+        kept["integrate"] = before.integrate
+    if sessions.fix_rounds is None and plan.fix_rounds is None:
+        kept["fix_rounds"] = before.fix_rounds
+    if sessions.batch is None:
+        kept["batch"] = before.batch
+    if sessions.budget_usd is None and plan.budget_usd is None:
+        kept["budget_usd"] = before.budget_usd
+    if sessions.max_parallel is None and _env_parallel() is None and plan.max_parallel is None:
+        kept["max_parallel"] = before.max_parallel
+    if sessions.on_event is None and plan.on_event is None:
+        kept["on_event"] = before.on_event
+    return run.model_copy(update=kept)
 
 
 def _env_parallel() -> int | None:

@@ -121,3 +121,23 @@ def test_without_integrate_nothing_is_merged(repo: Path, cli: Cli) -> None:
     commit(repo, {"specs/six.md": SIX})
     assert cli("start", "specs/six.md", "--wait", "--no-setup").code == 0
     assert state(repo)["integration"] is None
+
+
+def test_a_restart_keeps_what_the_first_start_chose(repo: Path, cli: Cli,
+                                                    fake_claude: FakeClaude) -> None:
+    """`dispatch start <feature>` after a stop (or a crash) carries on with the autopilot,
+    the budget and the pace the feature was started with, unless it is told otherwise."""
+    commit(repo, {"specs/six.md": SIX})
+    holding = fake_claude.barrier("cli")
+    fake_claude.script({"cli": [holding.step()]})
+    assert cli("start", "specs/six.md", "--integrate", "--fix-rounds", "3", "--budget-usd",
+               "5", "--max-parallel", "3", "--no-setup").code == 0
+    holding.wait_started("cli")
+    assert cli("stop", "--feature", "six").code == 0
+    holding.release()
+    assert cli("start", "six", "--no-setup").code == 0
+    run = state(repo)["run"]
+    assert (run["integrate"], run["fix_rounds"], run["budget_usd"], run["max_parallel"]) == (
+        True, 3, 5.0, 3)
+    assert cli("start", "six", "--no-integrate", "--no-setup").code == 0
+    assert state(repo)["run"]["integrate"] is False
