@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dispatch.gitops.runner import run
+from dispatch.gitops.runner import result, run
 
 
 def changed_files(cwd: Path, base: str, tip: str) -> list[str]:
@@ -121,3 +121,24 @@ def first_parent_changes(cwd: Path, base: str, head: str,
             current.append(token[1:] if first and token.startswith("\n") else token)
             first = False
     return changed
+
+
+def conflict_markers(cwd: Path, base: str, tip: str) -> list[str]:
+    """Files that `tip` left with conflict markers (lines `<<<<<<<` … `>>>>>>>` that it
+    added since `base`), as git's own `diff --check` finds them. A file whose only marker-like
+    lines are `=======` (a heading underline, say) does not count."""
+    out = result(["diff", "--check", "--no-color", base, tip, "--"], cwd).stdout
+    lines: dict[str, list[int]] = {}
+    for line in out.splitlines():
+        path, sep, rest = line.rpartition(": leftover conflict marker")
+        if sep and not rest:
+            name, _, number = path.rpartition(":")
+            if number.isdigit():
+                lines.setdefault(name, []).append(int(number))
+    found = []
+    for name, numbers in lines.items():
+        text = result(["show", f"{tip}:{name}"], cwd).stdout.splitlines()
+        if any(0 < n <= len(text) and text[n - 1].startswith(("<<<<<<<", ">>>>>>>"))
+               for n in numbers):
+            found.append(name)
+    return found

@@ -1,9 +1,9 @@
 """The done check: a session that ended in success counts as done only if its work is there.
 
 Done means: commits of its own on its branch (the branch ref, not whatever the worktree's
-HEAD is), nothing left uncommitted, RESULTS.md written, and the verify command (when one is
-configured) passing in its worktree. Uncommitted changes do not count: integration merges
-branches, so uncommitted work would be lost.
+HEAD is), no conflict markers committed, nothing left uncommitted, RESULTS.md written, and
+the verify command (when one is configured) passing in its worktree. Uncommitted changes do
+not count: integration merges branches, so uncommitted work would be lost.
 
 Workers run git themselves and may leave the branch (a detached HEAD, a branch of their own).
 When their commits simply continue the branch and nothing is uncommitted, the branch is moved
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.gitops import refs, tree
+from dispatch.gitops import history, refs, tree
 from dispatch.workspace import workfiles
 from dispatch.workspace.verify import run_verify
 
@@ -53,6 +53,10 @@ def check(worktree: Path, branch: str, not_in: list[str], verify: Verify) -> Che
     result.commits = refs.count_own_commits(worktree, result.tip, not_in)
     if result.commits == 0:
         result.missing.append(f"no commits on the branch {branch}: commit your work there")
+    marked = history.conflict_markers(worktree, not_in[0], result.tip) if not_in else []
+    if marked:
+        result.missing.append(f"conflict markers are committed in {', '.join(marked[:5])}: "
+                              "resolve them and commit")
     dirty = [p for p in tree.dirty_paths(worktree) if not p.startswith(workfiles.WORK_DIR + "/")]
     if dirty:
         result.missing.append(f"{len(dirty)} uncommitted file(s) ({', '.join(dirty[:5])}): "
