@@ -11,12 +11,16 @@ from typing import IO, Any
 
 
 def run_in_group(argv: list[str], cwd: Path, out: IO[str] | IO[bytes], env: dict[str, str],
-                 timeout: float | None) -> int | None:
-    """Run to completion in a new process group; on timeout stop the whole group -> None."""
+                 timeout: float | None, *, leave_nothing: bool = False) -> int | None:
+    """Run to completion in a new process group; on timeout stop the whole group -> None.
+    `leave_nothing`: once it ends, what it left running in its group is stopped too."""
     proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
-        return proc.wait(timeout=timeout)
+        code = proc.wait(timeout=timeout)
+        if leave_nothing:
+            stop_group(proc.pid, grace=1.0)
+        return code
     except subprocess.TimeoutExpired:
         stop_group(proc.pid)
         proc.wait()
@@ -28,15 +32,17 @@ def run_in_group(argv: list[str], cwd: Path, out: IO[str] | IO[bytes], env: dict
 
 
 def run_logged(command: str, cwd: Path, log: Path, env: dict[str, str],
-               timeout: float) -> int | None:
+               timeout: float, *, leave_nothing: bool = False) -> int | None:
     """Run a user's shell command (setup, verify) as written, output to `log` after a
-    `$ command` line; its exit code, or None when it was stopped after `timeout` seconds."""
+    `$ command` line; its exit code, or None when it was stopped after `timeout` seconds.
+    `leave_nothing`: see `run_in_group` (a verify's leftovers are garbage; a setup may start
+    something on purpose)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         out.write(f"$ {command}\n")
         out.flush()
         code = run_in_group(["/bin/sh", "-c", command], cwd, out, {**os.environ, **env},
-                            timeout)
+                            timeout, leave_nothing=leave_nothing)
         if code is None:
             out.write(f"\n[dispatch] stopped after {timeout:.0f}s\n")
     return code
