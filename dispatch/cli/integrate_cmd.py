@@ -100,10 +100,11 @@ def integrate_command(
     """Merge every done workstream into <feature>/integration (in its own worktree),
     verifying after each merge (or each batch), and write INTEGRATION.md."""
     from dispatch.commands import integrate
-    from dispatch.gitops import repository
+    from dispatch.gitops import repository, worktrees
 
     repo = repository.find(Path.cwd())
     repository.expect_identity(repo)  # every merge is a commit
+    worktrees.ensure_excluded(repo.git_dir)  # (--pattern makes .worktrees/ without a start)
     root = repo.root
     request = integrate.Request(
         feature=feature, include=tuple(include or ("done",)),

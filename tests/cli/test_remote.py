@@ -54,6 +54,7 @@ def test_pattern_branches_from_two_clones_are_integrated_and_pushed(
                "claude-segment/integration") == (
         "Merge segment-2 workstream\nMerge segment-1 workstream")
     assert git(repo, "branch", "--show-current") == "main"
+    assert git(repo, "status", "--porcelain") == ""  # .worktrees/ is git's to ignore
 
 
 @pytest.mark.usefixtures("repo")
