@@ -176,6 +176,13 @@ def _plan_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
         else:
             result.staying[integration.branch] = "the integration branch stays unless --all"
     candidates = [b for b in {*made, *result.not_picked} if b in scene.tips]
+    for branch, lost in _recorded_but_lost(paths, state, scene).items():
+        if branch in candidates and not force:
+            candidates.remove(branch)
+            result.kept.append(f"branch {branch}: sessions.json recorded its commit "
+                               f"{lost[:10]}, which no branch holds now (was the branch moved "
+                               f"back?); keep it (git branch <name> {lost[:10]}), or pass "
+                               "--force")
     going, kept = clean_rules.deletable_branches(
         candidates, lambda b, leaving: 0 if b in result.not_picked else
         refs.count_commits_outside(paths.root, scene.tips[b], leaving))
@@ -190,6 +197,28 @@ def _plan_branches(paths: FeaturePaths, state: FeatureState, scene: _Scene,
         else:
             result.kept.append(f"branch {branch}: {count} commit(s) in no other branch; "
                                "integrate (or merge) it first, or pass --force")
+
+
+def _recorded_but_lost(paths: FeaturePaths, state: FeatureState,
+                       scene: _Scene) -> dict[str, str]:
+    """Branches whose workstream's recorded commits (its last checked tip, the tips of its
+    fix rounds and merges) are no longer on it nor on any other branch: a worker moved it
+    back. Its reflog is then all that holds that work, and deleting it would lose it."""
+    merges = state.integration.merges if state.integration else {}
+    found: dict[str, str] = {}
+    for name, record in state.workstreams.items():
+        tip = scene.tips.get(record.branch)
+        if tip is None:
+            continue
+        merge = merges.get(name)
+        recorded = {record.tip, *(r.tip for r in record.rounds), merge.tip if merge else None}
+        for commit in sorted(c for c in recorded if c and c != tip):
+            if refs.commit_of(paths.root, commit) is not None and \
+                    not refs.is_ancestor(paths.root, commit, tip) and \
+                    not refs.branches_containing(paths.root, commit):
+                found[record.branch] = commit
+                break
+    return found
 
 
 def _not_picked(state: FeatureState, scene: _Scene) -> dict[str, str]:

@@ -283,3 +283,23 @@ def test_what_clean_keeps_is_said_on_whole_lines_with_a_workers_names_made_visib
         "a-rather-long-name-for-a-draft-of-the-api\\x1b]0;pwned\\x07.txt): commit them, or "
         "pass --force\n"
         "kept branch one/api: checked out in the worktree .worktrees/one/api, which stays\n"))
+
+
+@pytest.mark.usefixtures("fake_claude")
+def test_clean_keeps_a_branch_a_worker_moved_back_from_its_recorded_work(
+        repo: Path, cli: Cli) -> None:
+    """The done check recorded the branch's tip; then the worker (in a later round) reset the
+    branch to the base. Only the branch's reflog still holds that work: clean keeps it."""
+    commit(repo, {"specs/one.md": ONE})
+    assert cli("start", "specs/one.md", "--wait", "--no-setup").code == 0
+    worktree = repo / ".worktrees/one/api"
+    done = git(repo, "rev-parse", "one/api")
+    git(worktree, "reset", "-q", "--hard", git(repo, "rev-parse", "main"))
+    git(worktree, "commit", "-q", "--allow-empty", "-m", "start over")
+    result = cli("clean")
+    assert result.code == 1
+    assert (f"kept branch one/api: sessions.json recorded its commit {done[:10]}, which no "
+            "branch holds now (was the branch moved back?); keep it (git branch <name> "
+            f"{done[:10]}), or pass --force") in result.err
+    assert git(repo, "rev-parse", "one/api") != done
+    assert done in git(repo, "reflog", "show", "--format=%H", "one/api")
