@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -77,3 +79,15 @@ def open_log(path: Path, mode: str = "ab") -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def rename_aside(path: Path, name: Callable[[str], str]) -> Path:
+    """Rename what is in dispatch's way (a link is renamed itself, never followed) to the
+    first free `name(tag)`, the tag being the UTC time, then the time and -2, -3…"""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    target, n = path.with_name(name(stamp)), 1
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = path.with_name(name(f"{stamp}-{n}"))
+    path.rename(target)
+    return target

@@ -10,7 +10,6 @@ as the one-at-a-time queue saves each merge.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dispatch.core import files
 from dispatch.gitops import worktrees
 from dispatch.integration import bisect
 from dispatch.state.model import FeatureState, MergeRecord
@@ -134,15 +134,8 @@ def _own_folder(folder: Path) -> None:
 
 
 def _set_aside(path: Path) -> None:
-    """Rename what is in dispatch's way (a link is renamed, not followed); `clean` archives
-    it and names it."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.aside-{stamp}")
-    n = 1
-    while target.exists() or target.is_symlink():
-        n += 1
-        target = path.with_name(f"{path.name}.aside-{stamp}-{n}")
-    path.rename(target)
+    """Out of dispatch's way, never followed; `clean` archives it and names it."""
+    files.rename_aside(path, lambda tag: f"{path.name}.aside-{tag}")
 
 
 class _Slots:

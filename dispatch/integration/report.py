@@ -87,14 +87,7 @@ def keep_if_not_ours(target: Path) -> Path | None:
         body, _, last = found.rstrip("\n").rpartition("\n")
         if last + "\n" == _SIGNATURE.format(_digest(body + "\n")):
             return None
-    stamp = now().strftime("%Y%m%d-%H%M%S")
-    kept = target.with_name(f"{target.stem}.{stamp}{target.suffix}")
-    n = 1
-    while kept.exists() or kept.is_symlink():
-        n += 1
-        kept = target.with_name(f"{target.stem}.{stamp}-{n}{target.suffix}")
-    target.rename(kept)
-    return kept
+    return files.rename_aside(target, lambda tag: f"{target.stem}.{tag}{target.suffix}")
 
 
 def _digest(text: str) -> str:
