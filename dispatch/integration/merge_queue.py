@@ -165,8 +165,11 @@ def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
         raise NothingToIntegrate(
             f"nothing to integrate: no workstream is {' or '.join(options.include)} "
             f"({statuses}); resume them, or choose with --include / --only")
-    order = dependency_order(names, lambda n: [picks.stands_for(state, d) or d
-                                               for d in state.workstreams[n].depends_on])
+    def dependencies(name: str) -> list[str]:  # (a team's workstream with no pick yet: none)
+        record = state.workstreams.get(name)
+        return [picks.stands_for(state, d) or d for d in record.depends_on] if record else []
+
+    order = dependency_order(names, dependencies)
     return [n for n in order if n in chosen]
 
 

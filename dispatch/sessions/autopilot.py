@@ -21,7 +21,7 @@ from pathlib import Path
 from dispatch.core import files, render
 from dispatch.core.text import visible
 from dispatch.integration import landing
-from dispatch.integration.landing import BUSY
+from dispatch.integration.landing import BUSY, CRASHED
 from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, SessionRecord
 from dispatch.state.paths import FeaturePaths
@@ -29,6 +29,7 @@ from dispatch.state.store import StateStore
 from dispatch.workspace import briefing
 
 RETRY_BUSY = 5.0  # seconds before trying again when a person's `integrate` holds the lock
+MAX_CRASHES = 3  # landings in a row that crashed before the autopilot stops trying
 LOG_TAIL = 40  # lines of a failed verify's log given to the session that must fix it
 FAILED = ("conflict", "verify_failed")
 
@@ -40,6 +41,7 @@ class Autopilot:
         self.not_before = 0.0
         self.gave_up: dict[str, str] = {}  # a landing that failed as a whole: name -> tip
         self.names: list[str] = []  # what the landing under way was given
+        self.crashes = 0  # landings in a row that crashed
 
     def tick(self, store: StateStore, state: FeatureState) -> None:
         """Reap a finished landing, hand back what it could not land, start the next."""
@@ -53,7 +55,10 @@ class Autopilot:
             if code == BUSY:
                 self.not_before = time.monotonic() + RETRY_BUSY
             state = store.update(partial(hand_back, paths=self.paths))
-            if code not in (0, 1, BUSY):  # it could not integrate at all: see landing.log
+            self.crashes = self.crashes + 1 if code == CRASHED else 0
+            if code == CRASHED and self.crashes < MAX_CRASHES:
+                self.not_before = time.monotonic() + RETRY_BUSY  # a race may pass: again
+            elif code not in (0, 1, BUSY):  # it could not integrate at all: see landing.log
                 self.gave_up.update({n: state.workstreams[n].tip or "" for n in self.names})
                 why = (f"the autopilot could not land it (see "
                        f"{self.paths.relative(self.paths.logs)}/landing.log); fix that, then "

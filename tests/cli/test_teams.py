@@ -13,6 +13,7 @@ import pytest
 from tests.support.cli import Result
 from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import commit, git
+from tests.support.waiting import wait_for
 
 Cli = Callable[..., Result]
 VERIFY = "! git grep -q BROKEN -- '*.txt'"
@@ -357,3 +358,23 @@ def test_teams_and_a_queue_are_refused_together(repo: Path, cli: Cli) -> None:
     refused = cli("start", "specs/duo.md", "--queue", "--no-setup")
     assert refused.code == 1 and "audio run(s) as competing teams" in refused.err
     assert not (repo / ".worktrees/duo").exists()
+
+
+def test_a_workstream_lands_while_a_team_is_still_at_work(repo: Path, cli: Cli,
+                                                          fake_claude: FakeClaude) -> None:
+    """web is done before audio's teams have ended (no pick yet, ui waiting for it): its
+    landing orders the queue by dependencies that name a team's workstream, not an attempt."""
+    commit(repo, {"specs/duo.md": spec()})
+    teams = fake_claude.barrier("teams")
+    fake_claude.script({"audio.t1": [teams.step()], "audio.t2": [teams.step()]})
+    assert cli("start", "specs/duo.md", "--integrate", "--no-setup").code == 0
+    teams.wait_started("audio.t1", "audio.t2")
+    wait_for(lambda: (state(repo).get("integration") or {}).get("merges", {}).get(
+        "web", {}).get("status") == "merged", "web did not land while the teams worked")
+    teams.release()
+    wait_for(lambda: {n: m["status"] for n, m in state(repo)["integration"]["merges"].items()
+                      if m["status"] == "merged"} == dict.fromkeys(("web", "audio.t1", "ui"),
+                                                                   "merged"),
+             "the pick and its dependant did not land")
+    landing = (repo / ".worktrees/duo/logs/landing.log").read_text()
+    assert "Traceback" not in landing, landing
