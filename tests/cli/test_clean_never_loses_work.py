@@ -79,12 +79,7 @@ def test_a_worktree_whose_head_diverged_from_its_branch_is_kept(
 
 def test_files_dispatch_did_not_write_are_archived_and_named(
         repo: Path, cli: Cli) -> None:
-    commit(repo, {"specs/four.md": FOUR})
-    assert cli("start", "specs/four.md", "--no-agents").code == 0
-    for name in ("api", "web", "cli", "docs"):
-        work(repo, name, {f"{name}/x.txt": name})
-    assert cli("integrate").code == 0
-    feature = repo / ".worktrees/four"
+    feature = _four_merged(repo, cli)
     (feature / "NOTES-from-a-worker.md").write_text("a worker's note\n")
     (feature / "scratch").mkdir()
     (feature / "scratch/idea.txt").write_text("idea\n")
@@ -132,15 +127,20 @@ def test_a_branch_named_in_the_spec_that_exists_is_never_moved_nor_deleted(
     assert git(repo, "rev-parse", "release-1.0") == old
 
 
-def _integrated_four(repo: Path, cli: Cli) -> Path:
-    """Feature four, every workstream's work merged, and a person's edit of INTEGRATION.md
-    that the next integrate kept aside (INTEGRATION.<stamp>.md: not dispatch's)."""
+def _four_merged(repo: Path, cli: Cli) -> Path:
+    """Feature four with every workstream's work merged; its folder."""
     commit(repo, {"specs/four.md": FOUR})
     assert cli("start", "specs/four.md", "--no-agents").code == 0
     for name in ("api", "web", "cli", "docs"):
         work(repo, name, {f"{name}/x.txt": name})
     assert cli("integrate").code == 0
-    feature = repo / ".worktrees/four"
+    return repo / ".worktrees/four"
+
+
+def _integrated_four(repo: Path, cli: Cli) -> Path:
+    """Feature four, every workstream's work merged, and a person's edit of INTEGRATION.md
+    that the next integrate kept aside (INTEGRATION.<stamp>.md: not dispatch's)."""
+    feature = _four_merged(repo, cli)
     with (feature / "INTEGRATION.md").open("a") as report:
         report.write("Reviewed by Ana\n")
     assert cli("integrate").code == 0

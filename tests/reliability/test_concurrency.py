@@ -53,7 +53,7 @@ from tests.support.crash import (
     wait_for_supervisor,
     worktree_list,
 )
-from tests.support.fakes import FakeClaude
+from tests.support.fakes import Barrier, FakeClaude
 from tests.support.waiting import wait_for
 
 EIGHT = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
@@ -449,10 +449,7 @@ def test_a_stop_racing_a_finished_session_keeps_its_success(
     api_pid = launched["api"]["pid"]
     _hold(supervisor, paths)
     try:
-        api.release()
-        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.jsonl"
-        wait_for(lambda: not _alive(api_pid) and '"type": "result"' in result_file.read_text(),
-                 "api's session did not end")
+        _let_api_finish(x_repo, api, api_pid)
         stopped = run_dispatch(x_repo, "stop", "x", "api")
     finally:
         os.kill(supervisor, signal.SIGCONT)
@@ -460,7 +457,7 @@ def test_a_stop_racing_a_finished_session_keeps_its_success(
     found = settle(x_repo, "x")
     evidence = Evidence("`dispatch stop x api` after api printed its success")
     evidence.add("stop", stopped)
-    evidence.add("api's result", result_file.read_text())
+    evidence.add("api's result", (x_repo / ".worktrees/x/logs/api.1.jsonl").read_text())
     evidence.add("sessions", session_evidence(x_repo, "x", fake_claude.calls()))
     with evidence.printed_on_failure():
         assert (stopped.code, stopped.output) == (0, "nothing was running\n"), evidence
@@ -489,10 +486,7 @@ def test_a_stop_that_marks_a_session_just_before_it_succeeds(
     api_pid = state_json(x_repo, "x")["workstreams"]["api"]["pid"]
     _hold(supervisor, paths)
     try:
-        api.release()
-        result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.jsonl"
-        wait_for(lambda: not _alive(api_pid) and '"type": "result"' in result_file.read_text(),
-                 "api's session did not end")
+        _let_api_finish(x_repo, api, api_pid)
         StateStore(paths).set("api", status="stopped", error="stopped by 'dispatch stop'")
     finally:
         os.kill(supervisor, signal.SIGCONT)
@@ -501,6 +495,14 @@ def test_a_stop_that_marks_a_session_just_before_it_succeeds(
     assert {n: r["status"] for n, r in found.items()} == dict.fromkeys(
         ("api", "web", "cli", "docs"), "done"), log
     assert "Traceback" not in log, log
+
+
+def _let_api_finish(x_repo: Path, api: Barrier, api_pid: int) -> None:
+    """Release api's session and wait until it has printed its result and ended."""
+    api.release()
+    result_file = x_repo / ".worktrees" / "x" / "logs" / "api.1.jsonl"
+    wait_for(lambda: not _alive(api_pid) and '"type": "result"' in result_file.read_text(),
+             "api's session did not end")
 
 
 def _hold(supervisor: int, paths: FeaturePaths) -> None:

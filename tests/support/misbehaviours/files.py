@@ -74,11 +74,7 @@ def symlink_results_outside(w: Worker) -> Reply | None:
 def symlink_workstream_dir(w: Worker) -> Reply | None:
     """.workstream/ moved outside the repository and replaced by a link to it."""
     w.work()
-    target = w.outside / "links" / f"{w.ws}-{w.run}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        Path(".workstream").rename(target)
-        Path(".workstream").symlink_to(target)
+    target = _workstream_moved_out(w)
     for path in target.rglob("*"):
         if path.is_file():
             w.files[str(path)] = identity(path)
@@ -165,11 +161,7 @@ def force_add_workfiles(w: Worker) -> Reply | None:
 def commit_workstream_link(w: Worker) -> Reply | None:
     """.workstream/ moved outside the repository, linked, and the link committed."""
     w.work()
-    target = w.outside / "links" / f"{w.ws}-{w.run}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        Path(".workstream").rename(target)
-        Path(".workstream").symlink_to(target)
+    _workstream_moved_out(w)
     w.git("add", "-f", ".workstream")
     w.git("commit", "-q", "-m", f"{w.ws}: my notes live elsewhere")
     return None
@@ -198,3 +190,13 @@ BEHAVIOURS: dict[str, Callable[[Worker], Reply | None]] = {
 SPECIAL: dict[str, Callable[[Worker], Reply | None]] = {
     "stdout_fifo": stdout_fifo,
 }
+
+
+def _workstream_moved_out(w: Worker) -> Path:
+    """Move .workstream/ outside the repository and leave a link to it in its place."""
+    target = w.outside / "links" / f"{w.ws}-{w.run}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        Path(".workstream").rename(target)
+        Path(".workstream").symlink_to(target)
+    return target
