@@ -121,13 +121,11 @@ def start(repo: Repo, target: str | list[str], options: StartOptions,
 ACTIVE = ("provisioning", "setting_up", "pending", "waiting", "running", "retrying")
 
 
-def _expect_nothing_live_dropped(repo: Repo, plan: Plan) -> None:
+def _expect_nothing_live_dropped(state: FeatureState | None, plan: Plan) -> None:
     """An edited spec (or another set of instruction files) may leave out a workstream that
     ran; not one whose session runs or is about to: it would be orphaned mid-run."""
-    store = StateStore(FeaturePaths(repo.root, plan.feature))
-    if not store.exists():
+    if state is None:
         return
-    state = store.load()
     dropped = [name for name in state.names() if not plan.has(name)
                and state.workstreams[name].status in ACTIVE]
     if dropped:
@@ -139,10 +137,12 @@ def _expect_nothing_live_dropped(repo: Repo, plan: Plan) -> None:
 
 def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOptions | None,
             *, spec_path: Path | None = None, snapshot: str | None = None) -> Outcome:
-    _expect_nothing_live_dropped(repo, plan)
+    store = StateStore(FeaturePaths(repo.root, plan.feature))
+    before = store.load() if store.exists() else None  # the feature as it stands, if it does
+    _expect_nothing_live_dropped(before, plan)
     run = _run_settings(plan, sessions) if sessions else None
     if run is not None and sessions is not None:
-        run = _carried_over(run, _recorded_run(repo, plan), sessions, plan)
+        run = _carried_over(run, before.run if before else None, sessions, plan)
     options.setup_now = run is None  # with sessions, the supervisor runs setup
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)
     paths = FeaturePaths(repo.root, plan.feature)
@@ -234,11 +234,6 @@ def _run_settings(plan: Plan, sessions: SessionOptions) -> RunSettings:
                        fix_rounds=sessions.fix_rounds if sessions.fix_rounds is not None
                        else plan.fix_rounds if plan.fix_rounds is not None else 2,
                        batch=sessions.batch, adaptive=sessions.adaptive)
-
-
-def _recorded_run(repo: Repo, plan: Plan) -> RunSettings | None:
-    store = StateStore(FeaturePaths(repo.root, plan.feature))
-    return store.load().run if store.exists() else None
 
 
 def _carried_over(run: RunSettings, before: RunSettings | None, sessions: SessionOptions,
