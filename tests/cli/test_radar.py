@@ -8,8 +8,6 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.support.cli import Result
 from tests.support.fakes import FakeClaude
 from tests.support.gitrepo import commit
@@ -67,10 +65,3 @@ def test_two_running_workers_on_one_file_are_told_before_either_ends(
     # told once: the pair still collides, and the note was not written again
     assert coordination.read_text().count("### Collision") == 1
 
-
-@pytest.mark.usefixtures("fake_claude")
-def test_workers_on_separate_files_raise_no_collision(repo: Path, cli: Cli) -> None:
-    commit(repo, {"specs/pair.md": PAIR})
-    assert cli("start", "specs/pair.md", "--no-setup", "--wait").code == 0
-    assert _status(cli)["collisions"] == []
-    assert "### Collision" not in (repo / ".worktrees/pair/COORDINATION.md").read_text()
