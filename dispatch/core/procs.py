@@ -51,20 +51,40 @@ def run_logged(command: str, cwd: Path, log: Path, env: dict[str, str],
 def stop_group(pid: int, grace: float = 5.0) -> None:
     """End the process led by `pid`: its group, and every descendant that left the group
     (claude runs each Bash tool command in a group of its own). SIGTERM first, SIGKILL for
-    what is left after `grace`. Nothing is reaped here: the caller's Popen keeps the exit
-    status of its own child."""
+    what is left after `grace`; returns once nothing of it runs (a SIGKILL lands a moment
+    after it is sent). Nothing is reaped here: the caller's Popen keeps the exit status of
+    its own child."""
+    family = _family(pid)
+    _signal_all(pid, family, signal.SIGTERM)
+    _wait_gone(family, grace)
+    _signal_all(pid, [p for p in family if _running(p)], signal.SIGKILL)
+    _wait_gone(family, 1.0)
+
+
+def _family(pid: int) -> list[Any]:
+    """The leader's descendants, and the members of its group: once the leader has ended
+    (and was reaped), what it left in the background is found only by its group id."""
     import psutil
 
+    family: dict[int, Any] = {}
     try:
         leader = psutil.Process(pid)
-        family = [leader, *leader.children(recursive=True)]
+        family.update((p.pid, p) for p in [leader, *leader.children(recursive=True)])
     except psutil.Error:
-        family = []
-    _signal_all(pid, family, signal.SIGTERM)
-    deadline = time.monotonic() + grace
+        pass
+    for process in psutil.process_iter():
+        try:
+            if process.pid not in family and os.getpgid(process.pid) == pid:
+                family[process.pid] = process
+        except OSError:
+            pass
+    return list(family.values())
+
+
+def _wait_gone(family: list[Any], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and any(_running(p) for p in family):
         time.sleep(0.05)
-    _signal_all(pid, [p for p in family if _running(p)], signal.SIGKILL)
 
 
 def _signal_all(pgid: int, processes: list[Any], signum: int) -> None:

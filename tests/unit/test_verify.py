@@ -11,8 +11,12 @@ from dispatch.workspace.verify import run_verify
 
 
 def _left(marker: str) -> list[psutil.Process]:
+    """What still runs: a zombie has ended already. It waits to be reaped by the process
+    that adopted it (PID 1, which in some containers never reaps), not by dispatch."""
     found = []
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
         if marker in " ".join(process.info["cmdline"] or []):
             found.append(process)
     return found
