@@ -154,9 +154,9 @@ def _tips_by_workstream(paths: FeaturePaths, state: FeatureState,
     tips: dict[str, str] = {}
     for name, record in state.workstreams.items():
         theirs = fetched.get(record.branch)
-        ours = refs.branch_commit(paths.root, record.branch)
         if theirs is None:
             continue
+        ours = refs.branch_commit(paths.root, record.branch)
         if ours is None or refs.is_ancestor(paths.root, ours, theirs):
             tips[name] = theirs
         elif not refs.is_ancestor(paths.root, theirs, ours):

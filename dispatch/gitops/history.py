@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dispatch.gitops.runner import result, run
+from dispatch.gitops.runner import ok, result, run
 
 
 def changed_files(cwd: Path, base: str, tip: str) -> list[str]:
@@ -50,6 +50,12 @@ def top_level_entry(cwd: Path, commit: str, name: str) -> str | None:
     """The `git ls-tree` line of one top-level entry of a commit's tree, or None."""
     out = run(["ls-tree", "-z", commit, "--", name], cwd)
     return out.rstrip("\0") or None
+
+
+def same_top_level_entry(cwd: Path, a: str, b: str, name: str) -> bool:
+    """Whether two commits have the same top-level entry `name` (same mode and content, or
+    both without it): one `git diff-tree`, not two listings."""
+    return ok(["diff-tree", "--quiet", a, b, "--", name], cwd)
 
 
 def replace_top_level_entry(cwd: Path, commit: str, name: str, entry: str | None,

@@ -28,19 +28,41 @@ class Candidate:
     problem: str | None = None  # why it cannot be merged at all
 
 
+# One integrate asks this of every branch twice (the conflict prediction and the merge run
+# side by side). Commits never change, so an answer for two commit ids holds for the life of
+# the process; the rare answer that is a commit made here is not kept (nothing references
+# it, and a long-lived supervisor must not hand out a commit that gc may have pruned).
+_known: dict[tuple[str, str, str], Candidate] = {}
+
+
 def prepare(root: Path, base: str, tip: str) -> Candidate:
-    if merges.merge_base(root, base, tip) is None:
+    key = (str(root), base, tip)
+    found = _known.get(key)
+    if found is None:
+        found = _prepare(root, base, tip)
+        if found.merge_tip == tip and _is_commit_id(base) and _is_commit_id(tip):
+            _known[key] = found
+    return found
+
+
+def _prepare(root: Path, base: str, tip: str) -> Candidate:
+    common = merges.merge_base(root, base, tip)
+    if common is None:
         return Candidate(tip, tip, "its branch has no history in common with the base (was "
                          "it made from another repository or an orphan branch?)")
-    if refs.is_ancestor(root, tip, base):
+    # The best common ancestor is the tip itself exactly when the tip is in the base.
+    if common == tip if _is_commit_id(tip) else refs.is_ancestor(root, tip, base):
         return Candidate(tip, tip, "its branch holds no commits of its own (was it deleted "
                          "and made again at the base?)")
     return Candidate(tip, _without_working_files(root, base, tip))
 
 
+def _is_commit_id(name: str) -> bool:
+    return len(name) in (40, 64) and all(c in "0123456789abcdef" for c in name)
+
+
 def _without_working_files(root: Path, base: str, tip: str) -> str:
-    theirs = history.top_level_entry(root, tip, WORK_DIR)
-    ours = history.top_level_entry(root, base, WORK_DIR)
-    if theirs == ours:
+    if history.same_top_level_entry(root, base, tip, WORK_DIR):
         return tip
+    ours = history.top_level_entry(root, base, WORK_DIR)
     return history.replace_top_level_entry(root, tip, WORK_DIR, ours, DROP_MESSAGE)

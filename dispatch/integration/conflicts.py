@@ -54,7 +54,12 @@ class Prediction:
 def predict(root: Path, base: str, base_tip: str, base_label: str,
             branches: list[Branch]) -> Prediction:
     prediction = Prediction(base=base_tip, base_label=base_label)
-    touched = {b.name: _touched(history.changed_files(root, base, b.tip)) for b in branches}
+    # What each branch changed since the base (for the pairs) and since its own start (what
+    # it brings): the same diff unless it started elsewhere, so asked once then.
+    ranges = list({(start, b.tip) for b in branches for start in (base, b.start or base)})
+    diffs = dict(zip(ranges, parallel_map(lambda r: history.changed_files(root, *r), ranges,
+                                          threads=4), strict=True))
+    touched = {b.name: _touched(diffs[base, b.tip]) for b in branches}
     # Only branches that touch a common path (or a file where the other has a folder) can
     # conflict: the quadratic part of the matrix shrinks to the pairs worth a merge-tree.
     pairs = [(a, b) for a, b in combinations(branches, 2)
@@ -70,7 +75,7 @@ def predict(root: Path, base: str, base_tip: str, base_label: str,
         prediction.against_base = {br.name: files for br, files in zip(branches, against,
                                                                        strict=True) if files}
     for branch in branches:
-        changed = [f for f in history.changed_files(root, branch.start or base, branch.tip)
+        changed = [f for f in diffs[branch.start or base, branch.tip]
                    if not f.startswith(WORK_DIR + "/")]
         prediction.changed[branch.name] = changed
         if branch.owned:

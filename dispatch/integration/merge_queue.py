@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from dispatch.core.errors import DispatchError, NothingToIntegrate
+from dispatch.core.parallel import parallel_map
 from dispatch.gitops import history, merges, refs
 from dispatch.integration import batches, candidate, checkout, conflicts, own_work, repick
 from dispatch.state import picks
@@ -176,8 +177,10 @@ def _queue(state: FeatureState, options: IntegrateOptions) -> list[str]:
 def predict(paths: FeaturePaths, state: FeatureState,
             tips: dict[str, str]) -> conflicts.Prediction:
     base_tip, label = _base_tip(paths, state)
-    prepared = {name: candidate.prepare(paths.root, state.base, tips[name])
-                for name in state.names() if name in tips}
+    names = [name for name in state.names() if name in tips]
+    prepared = dict(zip(names, parallel_map(
+        lambda name: candidate.prepare(paths.root, state.base, tips[name]), names, threads=4),
+        strict=True))
     branches = [conflicts.Branch(name, found.merge_tip, state.owned_files(name),
                                  own_work.own_start(paths.root, state, name, found.tip))
                 for name, found in prepared.items() if found.problem is None]
