@@ -45,7 +45,7 @@ def _run(args: list[str]) -> int:
 
         print(f"dispatch {__version__}")
         return 0
-    app = load_app()
+    app = _for_command(load_app(), args)
     result = app(args=args, prog_name="dispatch", standalone_mode=False)
     return result if isinstance(result, int) else 0
 
@@ -59,6 +59,21 @@ def load_app() -> typer.Typer:
     for module in COMMAND_MODULES:  # importing a module registers its commands, in this order
         import_module(f"dispatch.cli.{module}")
     return app
+
+
+def _for_command(app: typer.Typer, args: list[str]) -> typer.Typer:
+    """The app with only the command that `args` name. Typer builds every registered command
+    (each function's signature read, each option made) on every call: about 35 ms for the
+    whole app, spent before any work. The app's own help, a mistyped command (its "did you
+    mean") and shell completion keep every command."""
+    import copy
+
+    named = [c for c in app.registered_commands if args and c.name == args[0]]
+    if not named or os.environ.get("_DISPATCH_COMPLETE"):
+        return app
+    narrow = copy.copy(app)
+    narrow.registered_commands = named
+    return narrow
 
 
 def _report_crash(exc: BaseException) -> int:

@@ -47,11 +47,14 @@ def ensure(paths: FeaturePaths, state: FeatureState, integration: IntegrationSta
         worktrees.remove(paths.root, path)
     if not (path / ".git").exists():
         _register(paths, integration, path)
-    if not tree.is_checked_out(path):
+    fresh = not tree.is_checked_out(path)
+    if fresh:
         tree.checkout(path)
         _env_and_ports(paths, state, integration, path)
     if integration.advancing is not None:
         _undo_advance(path, integration.advancing)
+    elif fresh:
+        return  # checked out just now, by dispatch: nothing of anyone's can be in it yet
     expect_clean(path)
 
 
