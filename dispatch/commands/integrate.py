@@ -7,15 +7,19 @@ import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dispatch.core import ui
+from dispatch.core import render, ui
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import refs, remotes
 from dispatch.gitops.repository import find
-from dispatch.integration import collect, external, merge_queue, report
+from dispatch.integration import external, merge_queue, report
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FeaturePaths, features, pick_feature
 from dispatch.state.store import StateStore
+
+if TYPE_CHECKING:
+    from dispatch.integration import collect
 
 
 @dataclass
@@ -51,6 +55,8 @@ def run(root: Path, request: Request) -> int:
     if request.remote:
         remotes.expect_remote(root, request.remote)
     if request.collect_glob is not None:
+        from dispatch.integration import collect  # only with --collect (10 ms of imports)
+
         request.collect_spec = collect.spec(root, request.collect_glob, request.into,
                                             request.key, request.schema)
     elif request.into or request.key or request.schema:
@@ -74,6 +80,7 @@ def _feature(root: Path, request: Request) -> str:
 
 
 def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
+    render.prefetch(report.TEMPLATE, paths.root)  # while git works: needed at the end
     tips = _fetch(paths, request)
     if request.pattern is not None:
         matched = _pattern_branches(paths, request, tips)
@@ -92,7 +99,11 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
         verify_jobs=request.verify_jobs)
     # Progress goes to stderr on every reader: a long verify is not mistaken for a hang.
     outcome = merge_queue.integrate(paths, options, progress=ui.say_err)
-    collection = collect.collect(paths, request.collect_spec) if request.collect_spec else None
+    collection = None
+    if request.collect_spec is not None:
+        from dispatch.integration import collect
+
+        collection = collect.collect(paths, request.collect_spec)
     path, kept = report.write(paths, outcome.state, outcome.prediction,
                               merge_queue.branch_tips(paths, outcome.state, options.tips),
                               collection)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dispatch.commands import instruction_files, spec_snapshot
 from dispatch.commands.start_input import classify, create_spec
-from dispatch.core import ui
+from dispatch.core import render, ui
 from dispatch.core.errors import DispatchError
 from dispatch.gitops.repository import Repo
 from dispatch.sessions import claude_cli, client
@@ -144,6 +144,7 @@ def _launch(repo: Repo, plan: Plan, options: StartOptions, sessions: SessionOpti
     if run is not None and sessions is not None:
         run = _carried_over(run, before.run if before else None, sessions, plan)
     options.setup_now = run is None  # with sessions, the supervisor runs setup
+    render.check_overrides(repo.root)  # one of them broken: stop before anything is made
     state = provision(repo, plan, options, progress=ui.progress, warn=ui.warn)
     paths = FeaturePaths(repo.root, plan.feature)
     if spec_path is not None:

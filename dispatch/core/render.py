@@ -7,20 +7,28 @@ a spec appears literally.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dispatch.core.errors import DispatchError
 from dispatch.core.text import visible
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 OVERRIDES = Path(".dispatch") / "templates"
+_building = threading.Lock()
+
+
+def environment(repo_root: Path | None) -> Environment:
+    with _building:  # the prefetch thread and the caller build it once between them
+        return _environment(repo_root)
 
 
 @cache
-def environment(repo_root: Path | None) -> Environment:
+def _environment(repo_root: Path | None) -> Environment:
     from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 
     from dispatch import resources
@@ -45,7 +53,62 @@ def quote(text: str) -> str:
 
 
 def render(name: str, repo_root: Path | None, **context: Any) -> str:
-    return environment(repo_root).get_template(name).render(**context)
+    from jinja2 import TemplateError
+
+    try:
+        return environment(repo_root).get_template(name).render(**context)
+    except TemplateError as exc:
+        raise _override_error(name, repo_root, exc) from exc
+
+
+def prefetch(name: str, repo_root: Path | None) -> None:
+    """Import Jinja and compile template `name` in a background thread: a command that
+    mostly waits on git meanwhile has the report ready to render when its work ends (Jinja
+    costs about a tenth of a command's start-up). A repository's own version of the template
+    is read at once instead: one that cannot be read stops the command before it does
+    anything, with the file and line."""
+    if _override(name, repo_root) is not None:
+        from jinja2 import TemplateError
+
+        try:
+            environment(repo_root).get_template(name)
+        except TemplateError as exc:
+            raise _override_error(name, repo_root, exc) from exc
+        return
+
+    def load() -> None:
+        try:
+            environment(repo_root).get_template(name)
+        except Exception:  # render raises it again, with its message
+            pass
+
+    threading.Thread(target=load, name="template-prefetch", daemon=True).start()
+
+
+def check_overrides(repo_root: Path) -> None:
+    """Compile each of the repository's own templates: one that cannot be read stops the
+    command before it makes anything (a worktree without its TASKS.md, say)."""
+    folder = repo_root / OVERRIDES
+    if folder.is_dir():
+        for template in sorted(folder.glob("*.j2")):
+            prefetch(template.name, repo_root)
+
+
+def _override(name: str, repo_root: Path | None) -> Path | None:
+    found = repo_root / OVERRIDES / name if repo_root is not None else None
+    return found if found is not None and found.exists() else None
+
+
+def _override_error(name: str, repo_root: Path | None, exc: Exception) -> Exception:
+    """A repository's own template that fails is the user's to fix (one line: which file,
+    which line, what); a built-in one that fails is a bug in dispatch, raised as it is."""
+    override = _override(name, repo_root)
+    if override is None:
+        return exc
+    line = getattr(exc, "lineno", None)
+    where = f"{OVERRIDES / name}" + (f" line {line}" if line else "")
+    return DispatchError(f"the repository's template {where} fails: {exc}; fix it, or remove "
+                         "it to use the built-in one")
 
 
 def _visible(value: Any) -> Any:

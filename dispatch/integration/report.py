@@ -20,6 +20,8 @@ from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import write_atomic
 from dispatch.workspace import workfiles
 
+TEMPLATE = "INTEGRATION.md.j2"
+
 if TYPE_CHECKING:
     from dispatch.integration.collect import Collection
 
@@ -55,7 +57,7 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
     assert state.integration is not None
     merged = [row.name for row in rows if row.merge_status == "merged"]
     text = render.render(
-        "INTEGRATION.md.j2", paths.root, state=state, integration=state.integration, rows=rows,
+        TEMPLATE, paths.root, state=state, integration=state.integration, rows=rows,
         merged=merged, prediction=prediction, total_cost=state.total_cost(),
         rehearsal=any(row.worker == "rehearsal" for row in rows),
         next_steps=next_steps(state, rows), written_at=now().isoformat(),

@@ -228,3 +228,30 @@ def test_check_finds_a_file_folder_conflict_between_different_paths(four: Path,
     (pair,) = predicted["pairs"]  # git names the file it had to move aside `thing~<commit>`
     assert (pair["a"], pair["b"], [f.split("~")[0] for f in pair["files"]]) == (
         "api", "web", ["thing"])
+
+
+def test_a_broken_report_template_stops_integrate_before_any_merge(four: Path,
+                                                                   cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "api\n"})
+    write(four, {".dispatch/templates/INTEGRATION.md.j2": "{{ }}\n"})
+    result = cli("integrate")
+    assert (result.code, result.out) == (1, ""), result
+    assert result.err.startswith("dispatch: error: the repository's template "
+                                 ".dispatch/templates/INTEGRATION.md.j2 line 1 fails: ")
+    assert result.err.endswith("; fix it, or remove it to use the built-in one\n")
+    assert git(four, "branch", "--list", "four/integration") == ""
+    assert json.loads((four / ".worktrees/four/sessions.json").read_text())["integration"] is None
+
+
+def test_a_report_template_that_fails_while_rendering_names_it(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "api\n"})
+    write(four, {".dispatch/templates/INTEGRATION.md.j2": "{{ no_such_thing.x }}\n"})
+    result = cli("integrate")
+    assert result.code == 1, result
+    assert result.err == (
+        "dispatch: error: the repository's template .dispatch/templates/INTEGRATION.md.j2 "
+        "fails: 'no_such_thing' is undefined; fix it, or remove it to use the built-in one\n")
+    assert merges(four)["api"]["status"] == "merged"  # recorded: a rerun writes the report
+    (four / ".dispatch/templates/INTEGRATION.md.j2").unlink()
+    assert cli("integrate").code == 0
+    assert (four / ".worktrees/four/INTEGRATION.md").is_file()

@@ -344,3 +344,16 @@ def test_worktree_paths_longer_than_the_os_allows(project: Path, cli: Cli) -> No
     assert result.err.endswith("characters long (the limit is 4096); move the repository to a "
                                "shorter path or use shorter names\n")
     assert snapshot(project) == before and not (project / ".worktrees").exists()
+
+
+def test_a_broken_repo_template_stops_start_before_anything_is_made(project: Path,
+                                                                    cli: Cli) -> None:
+    write(project, {".dispatch/templates/TASKS.md.j2": "{% for %}\n"})
+    result = cli("start", "specs/five.md", "--no-agents")
+    assert (result.code, result.out) == (1, ""), result
+    assert result.err == (
+        "dispatch: error: the repository's template .dispatch/templates/TASKS.md.j2 line 1 "
+        "fails: Expected an expression, got 'end of statement block'; fix it, or remove it "
+        "to use the built-in one\n")
+    assert not (project / ".worktrees").exists()
+    assert git(project, "branch", "--list", "five/*") == ""
