@@ -210,7 +210,7 @@ def _kept_for_collection(state: FeatureState, name: str, collection: collect.Col
 def _show(paths: FeaturePaths, request: Request, outcome: merge_queue.Outcome,
           path: Path, collection: collect.Collection | None) -> None:
     if request.as_json:
-        shown = report.as_json(outcome.state, outcome.prediction, path)
+        shown = report.as_json(outcome.state, outcome.prediction, path, paths.root)
         if collection is not None:
             shown["collect"] = collection.as_json()
         ui.print_json(shown)

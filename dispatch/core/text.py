@@ -40,3 +40,8 @@ def shown(name: str, limit: int = 60) -> str:
     """A name as typed, quoted so that look-alikes and control characters are visible."""
     text = ascii(name) if not name.isascii() or not name.isprintable() else repr(name)
     return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 commit`, `2 commits`: a number with its noun (nouns that take an s)."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.core.errors import DispatchError
+from dispatch.core.text import counted
 from dispatch.gitops import history, merges, objects, refs
 from dispatch.integration import checkout, collect_paths, combine, segment_json, segment_schema
 from dispatch.state.locks import try_lock
@@ -104,8 +105,8 @@ class Collection:
         if not self.segments:
             return []
         done = f"committed as {self.commit[:10]}" if self.commit else "unchanged"
-        lines = [f"collected {len(self.collected())} of {_count(len(self.segments), 'segment')}"
-                 f" ({_count(self.items(), 'item')}) into {self.spec.into}: {done}"]
+        lines = [f"collected {len(self.collected())} of {counted(len(self.segments), 'segment')}"
+                 f" ({counted(self.items(), 'item')}) into {self.spec.into}: {done}"]
         lines += [f"left out: {s.named()}: {s.reason}" for s in self.left_out()]
         return lines
 
@@ -119,9 +120,6 @@ class Collection:
                               "collected": s.reason is None, "items": s.items,
                               "reason": s.reason} for s in self.segments]}
 
-
-def _count(number: int, thing: str) -> str:
-    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def collect(paths: FeaturePaths, wanted: Spec) -> Collection:
@@ -249,7 +247,7 @@ def _write(store: StateStore, integration: IntegrationState, head: str,
     tree = objects.tree_with_file(root, head, into, blob)
     commit = merges.commit_tree(root, tree, [head], (
         f"Collect {collection.spec.pattern} into {into}\n\n{len(collection.collected())} of "
-        f"{_count(len(collection.segments), 'segment')} collected (INTEGRATION.md names the "
+        f"{counted(len(collection.segments), 'segment')} collected (INTEGRATION.md names the "
         "others)."))
     # Recorded first, like the merges' fast-forward: one cut short is undone by the next run.
     store.update(partial(_set_advancing, target=commit))

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from dispatch.core import files, render
 from dispatch.core.parallel import parallel_map
+from dispatch.core.text import counted
 from dispatch.gitops import history
-from dispatch.integration import own_work
+from dispatch.integration import foreign, own_work
 from dispatch.integration.conflicts import Prediction
 from dispatch.state import picks
 from dispatch.state.model import FeatureState, FixRound, MergeRecord, now
@@ -56,12 +57,13 @@ def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
         threads=4)
     assert state.integration is not None
     merged = [row.name for row in rows if row.merge_status == "merged"]
+    strangers = foreign.commits(paths.root, state)
     text = render.render(
         TEMPLATE, paths.root, state=state, integration=state.integration, rows=rows,
         merged=merged, prediction=prediction, total_cost=state.total_cost(),
         rehearsal=any(row.worker == "rehearsal" for row in rows),
-        next_steps=next_steps(state, rows), written_at=now().isoformat(),
-        collection=collection)
+        next_steps=next_steps(state, rows, strangers), written_at=now().isoformat(),
+        collection=collection, foreign=strangers)
     target = paths.report
     kept = keep_if_not_ours(target)
     write_atomic(target, sign(text))
@@ -125,10 +127,15 @@ def results_text(paths: FeaturePaths, name: str) -> str | None:
     return text.strip() if text else None
 
 
-def next_steps(state: FeatureState, rows: list[Row]) -> list[str]:
+def next_steps(state: FeatureState, rows: list[Row],
+               strangers: list[tuple[str, str]] | None = None) -> list[str]:
     assert state.integration is not None
     branch = state.integration.branch
     steps: list[str] = []
+    if strangers:
+        steps.append(f"Review the {counted(len(strangers), 'commit')} on `{branch}` that no "
+                     f"workstream brought (listed above): keep what is wanted, and take "
+                     "the rest out with `git revert` in its worktree")
     losers = picks.not_picked(state)  # another team's attempt stands for their workstream
     rows = [row for row in rows if row.name not in losers]
     for row in rows:
@@ -174,16 +181,26 @@ def summary(state: FeatureState, report: Path, root: Path) -> list[str]:
     for name, record in merges.items():
         counts.setdefault(record.status, []).append(name)
     lines = [f"{status}: {', '.join(names)}" for status, names in sorted(counts.items())]
+    strangers = foreign.commits(root, state)
+    if strangers:
+        shown = ", ".join(f"{commit[:10]} {subject!r}" for commit, subject in strangers[:3])
+        more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
+        lines.append(f"not made by dispatch: {counted(len(strangers), 'commit')} on "
+                     f"{state.integration.branch} that no workstream brought ({shown}{more}); "
+                     "see INTEGRATION.md before merging the branch")
     lines.append(f"integration branch {state.integration.branch} "
                  f"(worktree {state.integration.path}); total cost ${state.total_cost():.2f}")
     lines.append(f"report: {report.relative_to(root)}")
     return lines
 
 
-def as_json(state: FeatureState, prediction: Prediction, report: Path) -> dict[str, Any]:
+def as_json(state: FeatureState, prediction: Prediction, report: Path,
+            root: Path) -> dict[str, Any]:
     assert state.integration is not None
     return {"feature": state.feature, "branch": state.integration.branch,
             "worktree": state.integration.path, "report": str(report),
             "merges": {n: r.model_dump(mode="json") for n, r in
                        state.integration.merges.items()},
-            "prediction": prediction.as_json(), "total_cost_usd": state.total_cost()}
+            "prediction": prediction.as_json(), "total_cost_usd": state.total_cost(),
+            "foreign_commits": [{"commit": commit, "subject": subject} for commit, subject
+                                in foreign.commits(root, state)]}

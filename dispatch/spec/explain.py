@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from dispatch.core.text import visible
+from dispatch.core.text import counted, visible
 from dispatch.spec import fields, headings
 from dispatch.spec.blocks import Block, parse_blocks
 from dispatch.spec.drafts import Draft, drafts_of, name_of
@@ -55,13 +55,10 @@ def read_headings(path: Path, display: str | None = None) -> list[Reading]:
 def _summary(readings: list[Reading]) -> str:
     counts = Counter(r.role for r in readings)
     inside = counts["field"] + counts["part"]
-    return (f"{_count(counts['workstream'], 'workstream')}; {_count(inside, 'heading')} "
-            f"inside them (fields, sub-sections); {_count(counts['prose'], 'heading')} left "
+    return (f"{counted(counts['workstream'], 'workstream')}; {counted(inside, 'heading')} "
+            f"inside them (fields, sub-sections); {counted(counts['prose'], 'heading')} left "
             "as prose")
 
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 class _Reader:

@@ -255,3 +255,45 @@ def test_a_report_template_that_fails_while_rendering_names_it(four: Path, cli: 
     (four / ".dispatch/templates/INTEGRATION.md.j2").unlink()
     assert cli("integrate").code == 0
     assert (four / ".worktrees/four/INTEGRATION.md").is_file()
+
+
+def test_commits_that_no_workstream_brought_are_named_until_reverted(four: Path,
+                                                                     cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "api\n"})
+    first = cli("integrate", "--json")
+    assert json.loads(first.out)["foreign_commits"] == []  # dispatch's own merge is not one
+    integration = four / ".worktrees/four/integration"
+    # A person, or a worker that got there:
+    stranger = commit(integration, {"hotfix.txt": "by hand\n"}, "fix the build by hand")
+    work(four, "web", {"web/w.txt": "web\n"})
+
+    second = cli("integrate")
+    assert second.code == 0, second
+    assert second.out.splitlines()[2] == (
+        f"not made by dispatch: 1 commit on four/integration that no workstream brought "
+        f"({stranger[:10]} 'fix the build by hand'); see INTEGRATION.md before merging the "
+        "branch")
+    report = (four / ".worktrees/four/INTEGRATION.md").read_text()
+    assert "## Commits no workstream brought\n\n" in report
+    assert f"- `{stranger[:10]}` fix the build by hand\n" in report
+    assert "- Review the 1 commit on `four/integration` that no workstream brought" in report
+    assert json.loads(cli("integrate", "--json").out)["foreign_commits"] == [
+        {"commit": stranger, "subject": "fix the build by hand"}]
+
+    git(integration, "revert", "--no-edit", stranger)  # taken out as the report advises
+    third = cli("integrate")
+    assert "not made by dispatch" not in third.out, third
+    assert "Commits no workstream brought" not in (
+        four / ".worktrees/four/INTEGRATION.md").read_text()
+
+
+def test_a_branch_taken_over_with_force_keeps_its_own_commits_unremarked(four: Path,
+                                                                        cli: Cli) -> None:
+    git(four, "branch", "four/integration")
+    git(four, "checkout", "-q", "four/integration")
+    commit(four, {"release-notes.txt": "theirs\n"}, "the owner's own commit")
+    git(four, "checkout", "-q", "-")
+    work(four, "api", {"api/a.txt": "api\n"})
+    result = cli("integrate", "--force", "--json")
+    assert result.code == 0, result
+    assert json.loads(result.out)["foreign_commits"] == []
