@@ -141,3 +141,39 @@ def test_a_restart_keeps_what_the_first_start_chose(repo: Path, cli: Cli,
         True, 3, 5.0, 3)
     assert cli("start", "six", "--no-integrate", "--no-setup").code == 0
     assert state(repo)["run"]["integrate"] is False
+
+
+TWO = """---
+verify: "true"
+---
+# Two
+## Workstreams
+### Workstream 1: Api
+**Files**: `work/api.txt`
+- [ ] do it
+### Workstream 2: Web
+**Files**: `work/web.txt`
+**Depends on**: api
+- [ ] do it
+"""
+# A worker reaching past its worktree (it may: the feature folder is one of its --add-dir),
+# into the integration worktree once api has landed there, to "fix" it there.
+HOTFIX = ["sh", "-c", "for i in $(seq 300); do git -C ../integration log --format=%s 2>/dev/null "
+          "| grep -q 'Merge api workstream' && break; sleep 0.1; done; cd ../integration && "
+          "echo fixed > hotfix.txt && git add hotfix.txt && "
+          "git -c commit.gpgsign=false commit -qm 'web: quick fix right on integration'"]
+
+
+def test_a_worker_committing_on_the_integration_branch_is_named(
+        repo: Path, cli: Cli, fake_claude: FakeClaude) -> None:
+    commit(repo, {"specs/two.md": TWO})
+    fake_claude.script({"web": [{"do": "work", "run_before_reply": HOTFIX}]})
+    started = cli("start", "specs/two.md", "--integrate", "--wait", "--no-setup")
+    assert started.code == 0, started
+    merges = json.loads((repo / ".worktrees/two/sessions.json").read_text())[
+        "integration"]["merges"]
+    assert {n: m["status"] for n, m in merges.items()} == {"api": "merged", "web": "merged"}
+    stranger = git(repo, "log", "--format=%H", "-1", "--grep=quick fix", "two/integration")
+    report = (repo / ".worktrees/two/INTEGRATION.md").read_text()
+    assert f"- `{stranger[:10]}` web: quick fix right on integration\n" in report
+    assert "- Review the 1 commit on `two/integration` that no workstream brought" in report
