@@ -124,6 +124,9 @@ def start_command(
     batch_size: Annotated[int | None, typer.Option(
         min=1, max=10_000, show_default="frontmatter `queue: {batch_size}`, else 20",
         help="Tasks per batch (implies --queue).", rich_help_panel=_QUEUE)] = None,
+    new: Annotated[bool, typer.Option(
+        "--new", help="A new feature name: make its spec skeleton even when the name is close "
+        "to a feature or spec that exists (without it, that is taken for a typo).")] = False,
     as_json: Json = False,
     fmt: Format = None,
 ) -> None:
@@ -156,5 +159,5 @@ def start_command(
     chosen = None if as_json else ui.choose_format(fmt)
     shape = start.Shape(teams=parse_counts(teams or []), judge=judge)
     outcome = start.start(repo, targets, options, sessions, shape, feature=feature, queue=queue,
-                          batch_size=batch_size)
+                          batch_size=batch_size, new=new)
     raise typer.Exit(start_view.show(repo, outcome, fmt=chosen, wait=wait))

@@ -89,11 +89,12 @@ def agent_options(*, model: str | None, permission_mode: str | None,
 def start(repo: Repo, target: str | list[str], options: StartOptions,
           sessions: SessionOptions | None, shape: Shape | None = None, *,
           feature: str | None = None, queue: bool = False,
-          batch_size: int | None = None) -> Outcome:
+          batch_size: int | None = None, new: bool = False) -> Outcome:
     """`target`: a spec, a feature, a new name; or two or more instruction files (one
     workstream each, in the feature `feature` or one named after them). `shape`: competing
     teams asked for on the command line. `queue`/`batch_size`: `--queue [--batch-size K]`
-    (either turns the queue on; the frontmatter's `queue: {batch_size: K}` does too)."""
+    (either turns the queue on; the frontmatter's `queue: {batch_size: K}` does too).
+    `new`: a name close to an existing feature or spec still makes a new spec skeleton."""
     from dispatch.spec.view import warning_lines
 
     targets = [target] if isinstance(target, str) else target
@@ -107,7 +108,7 @@ def start(repo: Repo, target: str | list[str], options: StartOptions,
     if feature is not None:
         raise DispatchError("--feature names the feature of instruction files (two or more); "
                             "a spec names its own (frontmatter `feature:`)")
-    given = classify(targets[0], Path.cwd(), repo.root)
+    given = classify(targets[0], Path.cwd(), repo.root, new=new)
     if given.kind == "new":
         return Outcome(new_spec=create_spec(repo.root, given.value))
     plan, spec_path = _plan(repo, given.kind, given.value, shape or Shape())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +12,11 @@ from typing import Literal
 from dispatch.core import render
 from dispatch.core.errors import DispatchError
 from dispatch.state import names
-from dispatch.state.paths import FeaturePaths
+from dispatch.state.paths import FeaturePaths, features
 from dispatch.state.store import StateStore
 
 Kind = Literal["spec", "feature", "new"]
+_TIMESTAMP = re.compile(r"^\d{4}(_\d{2}){5}_")  # the skeleton's specs/<time>_<name>.md
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,8 @@ class StartInput:
     value: str  # the spec argument, or a feature name
 
 
-def classify(arg: str, cwd: Path, root: Path) -> StartInput:
+def classify(arg: str, cwd: Path, root: Path, *, new: bool = False) -> StartInput:
+    """`new`: the person means a new feature even if its name is close to one there is."""
     raw = arg.removeprefix("@")
     looks_like_path = arg.startswith("@") or raw.endswith(".md") or "/" in raw
     if looks_like_path or _is(cwd / raw, "file"):
@@ -33,7 +37,28 @@ def classify(arg: str, cwd: Path, root: Path) -> StartInput:
     name = names.check_feature_name(raw)
     if StateStore(FeaturePaths(root, name)).exists():
         return StartInput("feature", name)
+    if not new:
+        _expect_no_near_miss(name, cwd, root)
     return StartInput("new", name)
+
+
+def _expect_no_near_miss(name: str, cwd: Path, root: Path) -> None:
+    """A mistyped feature or spec name would become a new spec skeleton: refused when the
+    name is close to a feature or a spec that is there."""
+    import difflib
+
+    known = {feature: f"dispatch start {feature}" for feature in features(root)}
+    for folder in dict.fromkeys([cwd, cwd / "specs", root / "specs"]):
+        for spec in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+            shown = f"dispatch start {os.path.relpath(spec, cwd)}"
+            for stem in {spec.stem, _TIMESTAMP.sub("", spec.stem)}:
+                known.setdefault(stem, shown)
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.75)
+    if close:
+        meant = " or ".join(dict.fromkeys(f"'{known[c]}'" for c in close))
+        raise DispatchError(f"'{name}' is neither a spec file nor a feature; did you mean "
+                            f"{meant}? To create a spec skeleton for a new feature '{name}', "
+                            f"run: dispatch start {name} --new")
 
 
 def _is(path: Path, kind: str) -> bool:

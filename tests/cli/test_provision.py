@@ -357,3 +357,21 @@ def test_a_broken_repo_template_stops_start_before_anything_is_made(project: Pat
         "to use the built-in one\n")
     assert not (project / ".worktrees").exists()
     assert git(project, "branch", "--list", "five/*") == ""
+
+
+def test_a_mistyped_name_is_not_taken_for_a_new_feature(project: Path, cli: Cli) -> None:
+    assert cli("start", "specs/five.md", "--no-agents").code == 0
+    for typo, meant in (("fvie", "dispatch start five"),  # the feature
+                        ("fiv", "dispatch start five")):
+        result = cli("start", typo)
+        assert (result.code, result.out) == (1, ""), result
+        assert result.err == (
+            f"dispatch: error: '{typo}' is neither a spec file nor a feature; did you mean "
+            f"'{meant}'? To create a spec skeleton for a new feature '{typo}', run: "
+            f"dispatch start {typo} --new\n")
+    assert not list((project / "specs").glob("*_fvie.md"))
+    made = cli("start", "fvie", "--new")
+    assert made.code == 0, made
+    assert len(list((project / "specs").glob("*_fvie.md"))) == 1
+    (project / ".worktrees").rename(project / "moved-away")  # no feature now; the spec is
+    assert "'dispatch start specs/five.md'" in cli("start", "fiev").err
