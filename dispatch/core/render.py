@@ -57,7 +57,7 @@ def render(name: str, repo_root: Path | None, **context: Any) -> str:
 
     try:
         return environment(repo_root).get_template(name).render(**context)
-    except TemplateError as exc:
+    except (TemplateError, OSError, ValueError) as exc:
         raise _override_error(name, repo_root, exc) from exc
 
 
@@ -68,12 +68,7 @@ def prefetch(name: str, repo_root: Path | None) -> None:
     is read at once instead: one that cannot be read stops the command before it does
     anything, with the file and line."""
     if _override(name, repo_root) is not None:
-        from jinja2 import TemplateError
-
-        try:
-            environment(repo_root).get_template(name)
-        except TemplateError as exc:
-            raise _override_error(name, repo_root, exc) from exc
+        _load_override(name, repo_root)
         return
 
     def load() -> None:
@@ -86,29 +81,65 @@ def prefetch(name: str, repo_root: Path | None) -> None:
 
 
 def check_overrides(repo_root: Path) -> None:
-    """Compile each of the repository's own templates: one that cannot be read stops the
-    command before it makes anything (a worktree without its TASKS.md, say)."""
-    folder = repo_root / OVERRIDES
-    if folder.is_dir():
-        for template in sorted(folder.glob("*.j2")):
-            prefetch(template.name, repo_root)
+    """Compile each of the repository's own versions of dispatch's templates (and what they
+    include): one that cannot be read stops the command before it makes anything (a worktree
+    without its TASKS.md, say). Other files in that folder are not dispatch's to judge."""
+    from dispatch import resources
+
+    for builtin in sorted(resources.templates().glob("*.j2")):
+        if _override(builtin.name, repo_root) is not None:
+            _load_override(builtin.name, repo_root)
+
+
+def _load_override(name: str, repo_root: Path | None) -> None:
+    """Compile template `name` and every template it includes, imports or extends."""
+    from jinja2 import TemplateError, meta
+
+    env = environment(repo_root)
+    pending, seen = [name], set()
+    named_by: dict[str, str] = {}  # a template -> the one that includes it
+    current = name
+    try:
+        while pending:
+            current = pending.pop()
+            if current not in seen:
+                seen.add(current)
+                env.get_template(current)
+                source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+                for found in meta.find_referenced_templates(env.parse(source)):
+                    if isinstance(found, str):
+                        named_by.setdefault(found, current)
+                        pending.append(found)
+    except (TemplateError, OSError, ValueError) as exc:
+        # One it names that is missing, or a built-in it includes: the naming one's fault.
+        while _override(current, repo_root) is None and current in named_by:
+            current = named_by[current]
+        raise _override_error(current, repo_root, exc) from exc
 
 
 def _override(name: str, repo_root: Path | None) -> Path | None:
     found = repo_root / OVERRIDES / name if repo_root is not None else None
-    return found if found is not None and found.exists() else None
+    return found if found is not None and found.is_file() else None
 
 
 def _override_error(name: str, repo_root: Path | None, exc: Exception) -> Exception:
     """A repository's own template that fails is the user's to fix (one line: which file,
     which line, what); a built-in one that fails is a bug in dispatch, raised as it is."""
-    override = _override(name, repo_root)
-    if override is None:
+    failing = getattr(exc, "name", None)  # a syntax error names the file it is in
+    if not isinstance(failing, str) or _override(failing, repo_root) is None:
+        failing = name
+    if _override(failing, repo_root) is None:
         return exc
     line = getattr(exc, "lineno", None)
-    where = f"{OVERRIDES / name}" + (f" line {line}" if line else "")
-    return DispatchError(f"the repository's template {where} fails: {exc}; fix it, or remove "
-                         "it to use the built-in one")
+    where = f"{OVERRIDES / failing}" + (f" line {line}" if line else "")
+    if isinstance(exc, UnicodeDecodeError):
+        reason = "it is not UTF-8 text"
+    elif isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+    else:
+        reason = str(exc).rstrip(".")
+    return DispatchError(f"the repository's template {where} fails: {reason}; fix it, or "
+                         "remove it to use the built-in one")
 
 
 def _visible(value: Any) -> Any:

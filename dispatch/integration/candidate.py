@@ -30,8 +30,9 @@ class Candidate:
 
 # One integrate asks this of every branch twice (the conflict prediction and the merge run
 # side by side). Commits never change, so an answer for two commit ids holds for the life of
-# the process; the rare answer that is a commit made here is not kept (nothing references
-# it, and a long-lived supervisor must not hand out a commit that gc may have pruned).
+# the process. Only the plain answer is kept: not a commit made here (nothing references it,
+# and a long-lived supervisor must not hand out a commit that gc may have pruned), and not a
+# refusal (git's "no common ancestor" and "cannot read that object yet" look alike).
 _known: dict[tuple[str, str, str], Candidate] = {}
 
 
@@ -40,7 +41,7 @@ def prepare(root: Path, base: str, tip: str) -> Candidate:
     found = _known.get(key)
     if found is None:
         found = _prepare(root, base, tip)
-        if found.merge_tip == tip and _is_commit_id(base) and _is_commit_id(tip):
+        if found == Candidate(tip, tip) and _is_commit_id(base) and _is_commit_id(tip):
             _known[key] = found
     return found
 

@@ -45,16 +45,16 @@ def ensure(paths: FeaturePaths, state: FeatureState, integration: IntegrationSta
         # `worktree add` killed after it registered the worktree and before it gave it a
         # HEAD (all zeros, locked "initializing"): dispatch's own, holding nothing yet.
         worktrees.remove(paths.root, path)
-    if not (path / ".git").exists():
+    made_now = not (path / ".git").exists()
+    if made_now:
         _register(paths, integration, path)
-    fresh = not tree.is_checked_out(path)
-    if fresh:
+    if not tree.is_checked_out(path):
         tree.checkout(path)
         _env_and_ports(paths, state, integration, path)
     if integration.advancing is not None:
         _undo_advance(path, integration.advancing)
-    elif fresh:
-        return  # checked out just now, by dispatch: nothing of anyone's can be in it yet
+    elif made_now:
+        return  # made and checked out just now: nothing of anyone's can be in it yet
     expect_clean(path)
 
 

@@ -297,3 +297,42 @@ def test_a_branch_taken_over_with_force_keeps_its_own_commits_unremarked(four: P
     result = cli("integrate", "--force", "--json")
     assert result.code == 0, result
     assert json.loads(result.out)["foreign_commits"] == []
+
+
+def test_a_report_template_that_is_not_text_or_includes_a_broken_one_is_named(
+        four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "api\n"})
+    templates = four / ".dispatch/templates"
+    templates.mkdir(parents=True)
+    (templates / "INTEGRATION.md.j2").write_bytes(b"\xff\xfe\x00bad")
+    binary = cli("integrate")
+    assert (binary.code, binary.err) == (1, (
+        "dispatch: error: the repository's template .dispatch/templates/INTEGRATION.md.j2 "
+        "fails: it is not UTF-8 text; fix it, or remove it to use the built-in one\n")), binary
+    write(four, {".dispatch/templates/INTEGRATION.md.j2": 'ok\n{% include "part.j2" %}\n',
+                 ".dispatch/templates/part.j2": "a\nb\n{{ x \n"})
+    included = cli("integrate")
+    assert included.code == 1, included
+    assert included.err.startswith(  # the file the mistake is in, found before any merge
+        "dispatch: error: the repository's template .dispatch/templates/part.j2 line 3 fails: ")
+    write(four, {".dispatch/templates/INTEGRATION.md.j2": '{% include "nope.j2" %}\n'})
+    missing = cli("integrate")
+    assert missing.code == 1 and "INTEGRATION.md.j2 fails: 'nope.j2' not found" in missing.err
+    assert json.loads((four / ".worktrees/four/sessions.json").read_text())["integration"] is None
+
+
+def test_a_stray_file_in_an_integration_worktree_without_files_is_still_seen(
+        tmp_path: Path, cli: Cli) -> None:
+    repo = tmp_path / "bare"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "an empty start")
+    write(repo, {".git/info/exclude": "specs/\n", "specs/four.md": FOUR})
+    assert cli("start", "specs/four.md", "--no-agents", "--no-setup", cwd=repo).code == 0
+    work(repo, "api", {"api/a.txt": "api\n"})
+    # The merge is taken back out: the integration worktree stays, with no file in it.
+    assert cli("integrate", "--verify", "test ! -f api/a.txt", cwd=repo).code == 1
+    write(repo, {".worktrees/four/integration/stray.txt": "someone's\n"})
+    again = cli("integrate", "--verify", "test ! -f stray.txt", cwd=repo)
+    assert again.code == 1, again
+    assert "has uncommitted changes (stray.txt)" in again.err, again

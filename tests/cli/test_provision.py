@@ -375,3 +375,11 @@ def test_a_mistyped_name_is_not_taken_for_a_new_feature(project: Path, cli: Cli)
     assert len(list((project / "specs").glob("*_fvie.md"))) == 1
     (project / ".worktrees").rename(project / "moved-away")  # no feature now; the spec is
     assert "'dispatch start specs/five.md'" in cli("start", "fiev").err
+
+
+def test_files_in_the_template_folder_that_override_nothing_are_left_alone(
+        project: Path, cli: Cli) -> None:
+    write(project, {".dispatch/templates/notes.j2": "my notes {{ \n"})
+    (project / ".dispatch/templates/old.j2").mkdir()
+    result = cli("start", "specs/five.md", "--no-agents")
+    assert result.code == 0, result
