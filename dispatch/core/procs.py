@@ -130,3 +130,19 @@ def is_alive(pid: int | None, started: float | None) -> bool:
         return started is None or abs(process.create_time() - started) < 1.0
     except psutil.Error:
         return False
+
+
+def anyone_working_in(folder: Path) -> bool:
+    """Whether a live process (other than this one) has its working folder in `folder`:
+    a git that works there runs there."""
+    import psutil
+
+    inside = folder.resolve()
+    for process in psutil.process_iter(["pid", "cwd", "status"]):
+        cwd = process.info.get("cwd")
+        if process.pid == os.getpid() or not cwd or \
+                process.info.get("status") == psutil.STATUS_ZOMBIE:
+            continue
+        if Path(cwd) == inside or inside in Path(cwd).parents:
+            return True
+    return False

@@ -4,7 +4,8 @@ Runs in the workstream's own worktree before its session starts, one merge per d
 that a conflict names the dependency that caused it. The merges are dispatch's own commits,
 made like integration's: computed in memory (`git merge-tree` + `git commit-tree`), never
 signed, whatever the user's merge settings, then checked out with a fast-forward (a branch
-with nothing of its own yet simply moves forward). A dependency's force-added working files
+with nothing of its own yet simply moves forward). A fast-forward killed half-way is taken
+back on the next sync (gitops/cut_checkout.py). A dependency's force-added working files
 (`.workstream/`) are left out, as in integration, so they never overwrite this worktree's
 own TASKS.md.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dispatch.gitops import merges, refs, tree
+from dispatch.gitops import cut_checkout, merges, refs, tree
 from dispatch.integration import candidate
 
 
@@ -32,10 +33,13 @@ def merge_dependencies(worktree: Path, branch: str, base: str,
     """Merge each (dependency, its branch) into `branch`, checked out at `worktree`; stop at
     the first conflict."""
     result = SyncResult()
+    on_branch = refs.current_branch(worktree) == branch
     result.dirty = tree.dirty_paths(worktree)
+    if result.dirty and on_branch and _took_back_a_cut_sync(worktree, base, deps, result.dirty):
+        result.dirty = tree.dirty_paths(worktree)
     if result.dirty:
         return result
-    if refs.current_branch(worktree) != branch:
+    if not on_branch:
         result.problem = f"its worktree is not on its branch {branch}"
         return result
     for dep, dep_branch in deps:
@@ -43,6 +47,27 @@ def merge_dependencies(worktree: Path, branch: str, base: str,
             return result
         result.merged.append(dep)
     return result
+
+
+def _took_back_a_cut_sync(worktree: Path, base: str, deps: list[tuple[str, str]],
+                          dirty: list[str]) -> bool:
+    """An earlier sync killed while it checked out the first dependency not yet in left
+    that dependency's files behind: taken back when they are exactly that (then merged
+    again as usual)."""
+    head = refs.head(worktree)
+    for _, dep_branch in deps:
+        tip = refs.branch_commit(worktree, dep_branch)
+        if tip is None:
+            return False
+        found = candidate.prepare(worktree, base, tip)
+        if found.problem is not None:
+            return False
+        if refs.is_ancestor(worktree, tip, head):
+            continue
+        target = found.merge_tip if refs.is_ancestor(worktree, head, found.merge_tip) else \
+            merges.merge_tree(worktree, head, found.merge_tip)[0]
+        return target is not None and cut_checkout.take_back(worktree, target, dirty)
+    return False
 
 
 def _merge_one(worktree: Path, branch: str, base: str, dep: str, dep_branch: str,
