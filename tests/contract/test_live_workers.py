@@ -78,13 +78,24 @@ def test_watch_follow_and_tell_a_running_worker(
 
         follower = subprocess.Popen([sys.executable, "-m", "dispatch", "logs", WS, "--follow"],
                                     cwd=repo, stdout=subprocess.PIPE, text=True)
-        assert follower.stdout is not None
-        followed = [follower.stdout.readline() for _ in range(6)]  # header … the held call
+        # Every line read from the one buffered reader (communicate() after readline() would
+        # read past what the reader had already buffered, and lose it).
+        followed: list[str] = []
+
+        def read() -> None:
+            for line in follower.stdout or []:
+                followed.append(line)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        wait_for(lambda: any(x.startswith("→ Bash: while") for x in followed),
+                 "logs --follow to show the held call")
         session = record(repo)["session_id"]
         told = cli("tell", WS, MESSAGE)  # it is inside the Bash call: stopped, then resumed
         assert told.code == 0, diagnose(repo, told)
         gate.touch()
-        followed += follower.communicate(timeout=120)[0].splitlines(keepends=True)
+        follower.wait(timeout=120)
+        reader.join(timeout=10)
         done = settle(repo, FEATURE, timeout=120)
         assert len(processes_of(session)) == 0
 
