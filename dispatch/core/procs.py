@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import time
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,6 +110,9 @@ def _running(process: Any) -> bool:
 
 
 def start_time(pid: int) -> float | None:
+    found = _from_proc(pid)
+    if found is not None or _PROC.is_dir():
+        return found[1] if found is not None else None
     import psutil
 
     try:
@@ -119,10 +123,48 @@ def start_time(pid: int) -> float | None:
 
 def is_alive(pid: int | None, started: float | None) -> bool:
     """Whether `pid` still runs and is the same process (not a reused pid)."""
-    import psutil
-
     if pid is None:
         return False
+    found = _from_proc(pid)
+    if found is None and not _PROC.is_dir():
+        return _is_alive_psutil(pid, started)
+    if found is None or found[0] in "ZXx":  # gone, a zombie, or dead
+        return False
+    return started is None or abs(found[1] - started) < 1.0
+
+
+# Linux: a process's state and start time read from /proc/<pid>/stat, as psutil reads them
+# (so times recorded by either compare), without importing psutil: `status` asks this of
+# every running workstream, and psutil's import costs more than all the reads.
+_PROC = Path("/proc")
+
+
+def _from_proc(pid: int) -> tuple[str, float] | None:
+    """(state letter, start time in seconds since the epoch), or None when unreadable."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_bytes()
+        fields = stat[stat.rindex(b")") + 2:].split()  # the name may hold spaces and ")"
+        return fields[0].decode(), int(fields[19]) / _clock_ticks() + _boot_time()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@cache
+def _clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+@cache
+def _boot_time() -> float:
+    for line in (_PROC / "stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    raise ValueError("no btime in /proc/stat")
+
+
+def _is_alive_psutil(pid: int, started: float | None) -> bool:
+    import psutil
+
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
