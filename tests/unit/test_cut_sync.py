@@ -70,3 +70,41 @@ def test_a_cut_fast_forward_to_a_merge_of_its_own_work_is_taken_back(repo: Path)
     assert git(docs, "rev-parse", "HEAD^1") == own
     assert (docs / "docs/guide.md").read_text() == "guide\n"
     assert (docs / "work/api.txt").read_text() == "api\n"
+
+
+def test_a_file_a_clean_filter_would_make_look_like_the_target_is_kept(repo: Path) -> None:
+    """Compared byte for byte: the person's outputs in a notebook that a filter strips before
+    git sees it are not the dependency's file, whatever `git hash-object` says."""
+    docs = repo / "docs"
+    base = git(repo, "rev-parse", "main")
+    git(repo, "config", "filter.strip.clean", "sed '/^OUTPUT/d'")
+    git(repo, "config", "filter.strip.smudge", "cat")
+    info = Path(git(docs, "rev-parse", "--git-common-dir")) / "info"
+    info.mkdir(exist_ok=True)
+    (info / "attributes").write_text("*.txt filter=strip\n")
+    write(docs, {"work/api.txt": "api\nOUTPUT: three hours of results\n"})
+    synced = merge_dependencies(docs, "x/docs", base, [("api", "x/api")])
+    assert (synced.merged, synced.dirty) == ([], ["work/api.txt"])
+    assert (docs / "work/api.txt").read_text() == "api\nOUTPUT: three hours of results\n"
+
+
+def test_staged_work_and_a_changed_mode_beside_the_leftovers_stop_it(repo: Path) -> None:
+    docs = repo / "docs"
+    base = git(repo, "rev-parse", "main")
+    write(docs, {"README.md": "# staged by someone\n"})
+    git(docs, "add", "README.md")
+    write(docs, {"README.md": "# p\n"})  # its file as HEAD has it; the index holds the work
+    cut_short(docs)
+    synced = merge_dependencies(docs, "x/docs", base, [("api", "x/api")])
+    assert synced.merged == [] and "README.md" in synced.dirty
+    assert git(docs, "show", ":README.md") == "# staged by someone"
+
+
+def test_a_changed_mode_beside_the_leftovers_stops_it(repo: Path) -> None:
+    docs = repo / "docs"
+    base = git(repo, "rev-parse", "main")
+    cut_short(docs)
+    (docs / "README.md").chmod(0o755)  # a setup's `chmod +x`: not what the checkout did
+    synced = merge_dependencies(docs, "x/docs", base, [("api", "x/api")])
+    assert synced.merged == [] and "README.md" in synced.dirty
+    assert (docs / "README.md").stat().st_mode & 0o100
