@@ -110,6 +110,22 @@ def first_parent_line(cwd: Path, base: str, head: str) -> list[tuple[str, str]]:
     return list(zip(fields[0::2], fields[1::2], strict=True))
 
 
+def first_parent_log(cwd: Path, base: str, head: str) -> list[tuple[str, str, tuple[str, ...],
+                                                                  str, str]]:
+    """(commit, tree, parents, subject, body) of each commit on `head`'s first-parent line
+    since `base`, oldest first (a message never holds a NUL: the fields are split on it)."""
+    fields = run(["log", "--first-parent", "-z", "--reverse", "--format=%H%x00%T%x00%P%x00%s"
+                  "%x00%b", f"{base}..{head}"], cwd).split("\0")
+    return [(sha, tree, tuple(parents.split()), subject, body) for sha, tree, parents, subject,
+            body in zip(*[iter(fields[:len(fields) - len(fields) % 5])] * 5, strict=True)]
+
+
+def changed_paths(cwd: Path, before: str, after: str) -> list[str]:
+    """The paths that differ between two commits (no rename detection), sorted."""
+    out = run(["diff-tree", "-r", "-z", "--name-only", "--no-renames", before, after], cwd)
+    return sorted(filter(None, out.split("\0")))
+
+
 def first_parent_changes(cwd: Path, base: str, head: str,
                          commits: set[str]) -> dict[str, list[str]]:
     """The files each commit on that line changed against its first parent (a merge: what

@@ -118,6 +118,7 @@ def test_again_with_nothing_new_then_with_the_fixes(repo: Path, origin: Path,
     shown = json.loads(again.out)
     assert {name: r["status"] for name, r in shown["merges"].items()} == {
         f"segment-{n}": "merged" for n in range(1, 6)}
+    assert shown["foreign_commits"] == []  # its merges and its Collect commit are its own
     assert shown["collect"] == {
         "pattern": "staging/*.json", "into": "public/merged.json", "key": "id",
         "schema": None, "branch": INTEGRATION, "commit": None, "items": 4, "collected": 3,

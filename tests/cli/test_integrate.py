@@ -336,3 +336,31 @@ def test_a_stray_file_in_an_integration_worktree_without_files_is_still_seen(
     again = cli("integrate", "--verify", "test ! -f stray.txt", cwd=repo)
     assert again.code == 1, again
     assert "has uncommitted changes (stray.txt)" in again.err, again
+
+
+def test_a_commit_is_dispatchs_by_what_it_is_not_by_its_subject(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "api\n"})
+    assert cli("integrate").code == 0
+    integration = four / ".worktrees/four/integration"
+    forged = commit(integration, {"evil.sh": "echo\n"}, "Merge api workstream")
+    first = commit(integration, {"one.txt": "1\n"}, "fix build")
+    second = commit(integration, {"two.txt": "2\n"}, "fix build")
+    git(integration, "revert", "--no-edit", first)  # the first one, by its id
+    git(integration, "commit", "-q", "--allow-empty", "-m", 'Revert "fix build"')
+    reverts_nothing = git(integration, "rev-parse", "HEAD")
+    collected = commit(integration, {"g.txt": "g\n", "h.txt": "h\n"}, "Collect x into g.txt")
+    named = json.loads(cli("integrate", "--json").out)["foreign_commits"]
+    assert [c["commit"] for c in named] == [forged, second, reverts_nothing, collected]
+
+
+def test_an_already_in_record_does_not_hide_a_commit_by_hand(four: Path, cli: Cli) -> None:
+    work(four, "api", {"api/a.txt": "api\n"})
+    web = four / ".worktrees/four/web"
+    git(web, "merge", "-q", "--no-edit", "four/api")  # web holds api's work
+    work(four, "web", {"web/w.txt": "web\n"})
+    assert cli("integrate", "--only", "web").code == 0
+    by_hand = commit(four / ".worktrees/four/integration", {"h.txt": "h\n"}, "by hand")
+    result = cli("integrate", "--json")
+    assert merges(four)["api"]["reason"] == "already in the integration branch"
+    assert json.loads(result.out)["foreign_commits"] == [
+        {"commit": by_hand, "subject": "by hand"}]
