@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,18 +48,21 @@ def _expect_no_near_miss(name: str, cwd: Path, root: Path) -> None:
     name is close to a feature or a spec that is there."""
     import difflib
 
-    known = {feature: f"dispatch start {feature}" for feature in features(root)}
+    known = {feature: f"dispatch start {shlex.quote(feature)}" for feature in features(root)
+             if StateStore(FeaturePaths(root, feature)).exists()}
     for folder in dict.fromkeys([cwd, cwd / "specs", root / "specs"]):
         for spec in sorted(folder.glob("*.md")) if folder.is_dir() else []:
-            shown = f"dispatch start {os.path.relpath(spec, cwd)}"
+            relative = os.path.relpath(spec, cwd)
+            relative = f"./{relative}" if relative.startswith("-") else relative
+            shown = f"dispatch start {shlex.quote(relative)}"
             for stem in {spec.stem, _TIMESTAMP.sub("", spec.stem)}:
                 known.setdefault(stem, shown)
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.75)
     if close:
-        meant = " or ".join(dict.fromkeys(f"'{known[c]}'" for c in close))
+        meant = " or ".join(dict.fromkeys(f"`{known[c]}`" for c in close))
         raise DispatchError(f"'{name}' is neither a spec file nor a feature; did you mean "
                             f"{meant}? To create a spec skeleton for a new feature '{name}', "
-                            f"run: dispatch start {name} --new")
+                            f"run: `dispatch start {name} --new`")
 
 
 def _is(path: Path, kind: str) -> bool:

@@ -110,8 +110,8 @@ def _running(process: Any) -> bool:
 
 
 def start_time(pid: int) -> float | None:
-    found = _from_proc(pid)
-    if found is not None or _PROC.is_dir():
+    if _proc_readable():
+        found = _from_proc(pid)
         return found[1] if found is not None else None
     import psutil
 
@@ -125,9 +125,9 @@ def is_alive(pid: int | None, started: float | None) -> bool:
     """Whether `pid` still runs and is the same process (not a reused pid)."""
     if pid is None:
         return False
-    found = _from_proc(pid)
-    if found is None and not _PROC.is_dir():
+    if not _proc_readable():
         return _is_alive_psutil(pid, started)
+    found = _from_proc(pid)
     if found is None or found[0] in "ZXx":  # gone, a zombie, or dead
         return False
     return started is None or abs(found[1] - started) < 1.0
@@ -147,6 +147,12 @@ def _from_proc(pid: int) -> tuple[str, float] | None:
         return fields[0].decode(), int(fields[19]) / _clock_ticks() + _boot_time()
     except (OSError, ValueError, IndexError):
         return None
+
+
+@cache
+def _proc_readable() -> bool:
+    """A Linux /proc, as psutil reads it (another system's procfs is left to psutil)."""
+    return _from_proc(os.getpid()) is not None
 
 
 @cache

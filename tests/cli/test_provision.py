@@ -367,14 +367,14 @@ def test_a_mistyped_name_is_not_taken_for_a_new_feature(project: Path, cli: Cli)
         assert (result.code, result.out) == (1, ""), result
         assert result.err == (
             f"dispatch: error: '{typo}' is neither a spec file nor a feature; did you mean "
-            f"'{meant}'? To create a spec skeleton for a new feature '{typo}', run: "
-            f"dispatch start {typo} --new\n")
+            f"`{meant}`? To create a spec skeleton for a new feature '{typo}', run: "
+            f"`dispatch start {typo} --new`\n")
     assert not list((project / "specs").glob("*_fvie.md"))
     made = cli("start", "fvie", "--new")
     assert made.code == 0, made
     assert len(list((project / "specs").glob("*_fvie.md"))) == 1
     (project / ".worktrees").rename(project / "moved-away")  # no feature now; the spec is
-    assert "'dispatch start specs/five.md'" in cli("start", "fiev").err
+    assert "`dispatch start specs/five.md`" in cli("start", "fiev").err
 
 
 def test_files_in_the_template_folder_that_override_nothing_are_left_alone(
@@ -383,3 +383,11 @@ def test_files_in_the_template_folder_that_override_nothing_are_left_alone(
     (project / ".dispatch/templates/old.j2").mkdir()
     result = cli("start", "specs/five.md", "--no-agents")
     assert result.code == 0, result
+
+
+def test_a_suggested_command_is_safe_to_paste(repo: Path, cli: Cli) -> None:
+    write(repo, {"specs/billing;id.md": "# B\n", "-webapp.md": "# W\n"})
+    for typed, meant in (("billing", "`dispatch start 'specs/billing;id.md'`"),
+                         ("webapp", "`dispatch start ./-webapp.md`")):
+        result = cli("start", typed)
+        assert result.code == 1 and f"did you mean {meant}?" in result.err, result
