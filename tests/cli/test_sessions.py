@@ -218,6 +218,7 @@ def test_resume_refuses_a_running_session_unless_forced(repo: Path, cli: Cli,
     never = fake_claude.barrier("never")  # web runs until it is stopped
     fake_claude.script({"web": [never.step(), {"do": "work"}]})
     assert cli("start", "specs/three.md").code == 0
+    never.wait_started("web")  # its run counted: the resumed one does the work
     pid = records(repo)["web"]["pid"]
     refused = cli("resume", "web")
     assert (refused.code, refused.err) == (
@@ -234,6 +235,7 @@ def test_stop_then_resume(repo: Path, cli: Cli, fake_claude: FakeClaude) -> None
     never = fake_claude.barrier("never")  # they run until they are stopped
     fake_claude.script({name: [never.step(), {"do": "work"}] for name in ("api", "web")})
     assert cli("start", "specs/three.md").code == 0
+    never.wait_started("api", "web")  # their runs counted: a resumed one does the work
     pids = [r["pid"] for r in records(repo).values() if r["pid"]]
     assert len(pids) == 2
     result = cli("stop", "three")
