@@ -13,7 +13,7 @@ from dispatch.core import render, ui
 from dispatch.core.errors import DispatchError, NothingToIntegrate
 from dispatch.gitops import refs, remotes
 from dispatch.gitops.repository import find
-from dispatch.integration import external, merge_queue, report
+from dispatch.integration import external, foreign, merge_queue, report
 from dispatch.state.model import FeatureState
 from dispatch.state.paths import FeaturePaths, features, pick_feature
 from dispatch.state.store import StateStore
@@ -104,14 +104,15 @@ def once(paths: FeaturePaths, request: Request, *, waiting_ok: bool) -> int:
         from dispatch.integration import collect
 
         collection = collect.collect(paths, request.collect_spec)
+    strangers = foreign.commits(paths.root, outcome.state)
     path, kept = report.write(paths, outcome.state, outcome.prediction,
                               merge_queue.branch_tips(paths, outcome.state, options.tips),
-                              collection)
+                              collection, strangers)
     if kept is not None:
         ui.note(f"kept {paths.relative(kept)}: the {path.name} that was there had been written "
                 "or changed by someone else")
     _publish(paths, request, outcome.state, collection)
-    _show(paths, request, outcome, path, collection)
+    _show(paths, request, outcome, path, collection, strangers)
     if collection is not None and not collection.segments:
         if not waiting_ok:
             raise DispatchError(collection.nothing_found())
@@ -208,14 +209,15 @@ def _kept_for_collection(state: FeatureState, name: str, collection: collect.Col
 
 
 def _show(paths: FeaturePaths, request: Request, outcome: merge_queue.Outcome,
-          path: Path, collection: collect.Collection | None) -> None:
+          path: Path, collection: collect.Collection | None,
+          strangers: report.Strangers) -> None:
     if request.as_json:
-        shown = report.as_json(outcome.state, outcome.prediction, path, paths.root)
+        shown = report.as_json(outcome.state, outcome.prediction, path, strangers)
         if collection is not None:
             shown["collect"] = collection.as_json()
         ui.print_json(shown)
         return
-    lines = report.summary(outcome.state, path, paths.root)
+    lines = report.summary(outcome.state, path, paths.root, strangers)
     for line in lines[:-2] + (collection.summary() if collection else []) + lines[-2:]:
         ui.say(line)
 

@@ -20,8 +20,8 @@ import stat
 from pathlib import Path
 
 from dispatch.core import procs
-from dispatch.gitops import tree
-from dispatch.gitops.runner import run, run_bytes
+from dispatch.gitops import objects, tree
+from dispatch.gitops.runner import run
 
 _LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}  # file names are names, never pathspec magic
 _FILE_MODES = ("100644", "100755")
@@ -42,8 +42,11 @@ def take_back(worktree: Path, target: str, dirty: list[str]) -> bool:
             return False  # a checkout toward the target never writes this path
         if staged.get(path) not in (theirs.get(path), ours.get(path)):
             return False  # staged by someone
-        if not _as_checkout_left_it(worktree, path, theirs.get(path)):
-            return False
+    blobs = objects.read_blobs(worktree, [sha for mode, sha in theirs.values()
+                                          if mode in _FILE_MODES])
+    if not all(_as_checkout_left_it(worktree / path, theirs.get(path), blobs)
+               for path in dirty):
+        return False
     if procs.anyone_working_in(worktree):
         return False  # its index.lock may be a live git's
     tree.remove_stale_index_lock(worktree)
@@ -56,40 +59,36 @@ def take_back(worktree: Path, target: str, dirty: list[str]) -> bool:
     return True
 
 
-def _as_checkout_left_it(worktree: Path, path: str, wanted: tuple[str, str] | None) -> bool:
-    """Whether `path` is exactly as a checkout toward a tree holding `wanted` (mode, blob)
-    there would have left it; None: nothing there."""
-    file = worktree / path
+def _as_checkout_left_it(file: Path, wanted: tuple[str, str] | None,
+                         blobs: dict[str, bytes]) -> bool:
+    """Whether `file` is exactly as a checkout toward a tree holding `wanted` (mode, blob)
+    there would have left it (None: nothing there); `blobs` holds the target's contents."""
     if wanted is None:
         return not file.exists() and not file.is_symlink()  # the checkout took it away
     mode, blob = wanted
     if mode not in _FILE_MODES or file.is_symlink() or not file.is_file():
         return False
     executable = bool(file.stat().st_mode & stat.S_IXUSR)
-    if executable != (mode == "100755"):
-        return False
-    return file.read_bytes() == run_bytes(["cat-file", "blob", blob], worktree)
+    return executable == (mode == "100755") and file.read_bytes() == blobs.get(blob)
 
 
 def _entries(worktree: Path, commit: str, paths: list[str]) -> dict[str, tuple[str, str]]:
     """path -> (mode, object id) of each of `paths` in `commit`'s tree."""
-    out = run(["ls-tree", "-z", "--full-tree", commit, "--", *paths], worktree,
-              extra_env=_LITERAL)
-    found: dict[str, tuple[str, str]] = {}
-    for entry in filter(None, out.split("\0")):
-        info, _, path = entry.partition("\t")
-        mode, _, sha = info.split()
-        found[path] = (mode, sha)
-    return found
+    return _by_path(run(["ls-tree", "-z", "--full-tree", commit, "--", *paths], worktree,
+                        extra_env=_LITERAL), sha_field=2)  # <mode> <type> <sha>\t<path>
 
 
 def _index_entries(worktree: Path, paths: list[str]) -> dict[str, tuple[str, str]]:
-    out = run(["ls-files", "-s", "-z", "--", *paths], worktree, extra_env=_LITERAL)
+    return _by_path(run(["ls-files", "-s", "-z", "--", *paths], worktree, extra_env=_LITERAL),
+                    sha_field=1)  # <mode> <sha> <stage>\t<path>
+
+
+def _by_path(listing: str, sha_field: int) -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
-    for entry in filter(None, out.split("\0")):
+    for entry in filter(None, listing.split("\0")):
         info, _, path = entry.partition("\t")
-        mode, sha, _stage = info.split()
-        found[path] = (mode, sha)
+        fields = info.split()
+        found[path] = (fields[0], fields[sha_field])
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.gitops.runner import ok, result, run
@@ -102,22 +103,25 @@ def parents(cwd: Path, commit: str) -> list[str]:
     return run(["rev-list", "--parents", "-n", "1", commit], cwd).split()[1:]
 
 
-def first_parent_line(cwd: Path, base: str, head: str) -> list[tuple[str, str]]:
-    """(commit, subject) of each commit on `head`'s first-parent line since `base`, oldest
-    first: on an integration branch, its merges and dispatch's own commits."""
-    fields = run(["log", "--first-parent", "-z", "--reverse", "--format=%H%x00%s",
-                  f"{base}..{head}"], cwd).split("\0")[:-1]  # each commit ends in a NUL
-    return list(zip(fields[0::2], fields[1::2], strict=True))
+@dataclass(frozen=True)
+class LineCommit:
+    """A commit on a first-parent line (on an integration branch: a merge, or not)."""
+
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    subject: str
+    body: str
 
 
-def first_parent_log(cwd: Path, base: str, head: str) -> list[tuple[str, str, tuple[str, ...],
-                                                                  str, str]]:
-    """(commit, tree, parents, subject, body) of each commit on `head`'s first-parent line
-    since `base`, oldest first (a message never holds a NUL: the fields are split on it)."""
+def first_parent_log(cwd: Path, base: str, head: str) -> list[LineCommit]:
+    """Each commit on `head`'s first-parent line since `base`, oldest first (a message never
+    holds a NUL: the fields are split on it)."""
     fields = run(["log", "--first-parent", "-z", "--reverse", "--format=%H%x00%T%x00%P%x00%s"
                   "%x00%b", f"{base}..{head}"], cwd).split("\0")
-    return [(sha, tree, tuple(parents.split()), subject, body) for sha, tree, parents, subject,
-            body in zip(*[iter(fields[:len(fields) - len(fields) % 5])] * 5, strict=True)]
+    return [LineCommit(sha, tree, tuple(parents.split()), subject, body)
+            for sha, tree, parents, subject, body
+            in zip(*[iter(fields[:len(fields) - len(fields) % 5])] * 5, strict=True)]
 
 
 def changed_paths(cwd: Path, before: str, after: str) -> list[str]:
@@ -129,7 +133,7 @@ def changed_paths(cwd: Path, before: str, after: str) -> list[str]:
 def first_parent_changes(cwd: Path, base: str, head: str,
                          commits: set[str]) -> dict[str, list[str]]:
     """The files each commit on that line changed against its first parent (a merge: what
-    the merge brought). `commits` are the line's commits (`first_parent_line`): a header is
+    the merge brought). `commits` are the line's commits (`first_parent_log`): a header is
     told from a file name by it, as a file name may hold any byte but NUL."""
     out = run(["log", "--first-parent", "--diff-merges=first-parent", "--no-renames",
                "--name-only", "-z", "--format=%x01%H", f"{base}..{head}"], cwd)

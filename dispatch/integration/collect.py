@@ -16,7 +16,6 @@ when it changed: running again with nothing new makes no commit.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -26,14 +25,20 @@ from typing import Any
 from dispatch.core.errors import DispatchError
 from dispatch.core.text import counted
 from dispatch.gitops import history, merges, objects, refs
-from dispatch.integration import checkout, collect_paths, combine, segment_json, segment_schema
+from dispatch.integration import (
+    checkout,
+    collect_paths,
+    combine,
+    foreign,
+    segment_json,
+    segment_schema,
+)
 from dispatch.state.locks import try_lock
 from dispatch.state.model import FeatureState, IntegrationState
 from dispatch.state.paths import FeaturePaths
 from dispatch.state.store import StateStore
 
 _SYMLINK, _SUBMODULE = "120000", "160000"
-_MERGE_SUBJECT = re.compile(r"Merge (\S+) workstream")
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,7 @@ def _sources(root: Path, state: FeatureState, head: str, wanted: set[str]) -> di
     assert state.integration is not None
     by_commit = {r.commit: name for name, r in state.integration.merges.items()
                  if r.status == "merged" and r.reason is None and r.commit}
-    line = history.first_parent_line(root, state.base, head)
+    line = [(c.sha, c.subject) for c in history.first_parent_log(root, state.base, head)]
     changes = history.first_parent_changes(root, state.base, head, {c for c, _ in line})
     found: dict[str, str] = {}
     for commit, subject in line:
@@ -191,7 +196,7 @@ def _sources(root: Path, state: FeatureState, head: str, wanted: set[str]) -> di
 def _merged_name(subject: str, state: FeatureState) -> str | None:
     """The workstream an earlier merge of dispatch's names (its record has moved on since:
     the branch was merged again, or its new tip conflicts)."""
-    match = _MERGE_SUBJECT.fullmatch(subject)
+    match = foreign.MERGE_SUBJECT.fullmatch(subject)
     return match[1] if match and match[1] in state.workstreams else None
 
 

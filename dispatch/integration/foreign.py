@@ -17,24 +17,14 @@ or a "Collect <glob> into <file>" commit that changes that file only. A commit a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from dispatch.gitops import history, merges, refs
 from dispatch.state.model import FeatureState
 
-_MERGE = re.compile(r"Merge \S+ workstream")
+MERGE_SUBJECT = re.compile(r"Merge (\S+) workstream")  # dispatch's merge commits
 _COLLECT = re.compile(r"Collect .+ into (?P<into>.+)")
 _REVERTS = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{40,64})\b")
-
-
-@dataclass(frozen=True)
-class _Commit:
-    sha: str
-    tree: str
-    parents: tuple[str, ...]
-    subject: str
-    body: str
 
 
 def commits(root: Path, state: FeatureState) -> list[tuple[str, str]]:
@@ -49,13 +39,13 @@ def commits(root: Path, state: FeatureState) -> list[tuple[str, str]]:
         return []
     made = {record.commit for record in integration.merges.values()
             if record.status == "merged" and record.reason is None and record.commit}
-    line = [_Commit(*fields) for fields in history.first_parent_log(root, state.base, head)]
+    line = history.first_parent_log(root, state.base, head)
     strangers = [c for c in line if c.sha not in made and not _dispatchs(root, c)]
     return [(c.sha, c.subject) for c in _without_reverted(root, strangers)]
 
 
-def _dispatchs(root: Path, commit: _Commit) -> bool:
-    if len(commit.parents) == 2 and _MERGE.fullmatch(commit.subject):
+def _dispatchs(root: Path, commit: history.LineCommit) -> bool:
+    if len(commit.parents) == 2 and MERGE_SUBJECT.fullmatch(commit.subject):
         return merges.merge_tree(root, *commit.parents)[0] == commit.tree
     match = _COLLECT.fullmatch(commit.subject)
     if len(commit.parents) == 1 and match:
@@ -63,7 +53,7 @@ def _dispatchs(root: Path, commit: _Commit) -> bool:
     return False
 
 
-def _without_reverted(root: Path, found: list[_Commit]) -> list[_Commit]:
+def _without_reverted(root: Path, found: list[history.LineCommit]) -> list[history.LineCommit]:
     """Leave out a commit and its revert: taken out as the report advises, they need no
     look."""
     kept = {c.sha: c for c in found}

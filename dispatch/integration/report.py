@@ -47,17 +47,22 @@ class Row:
     rounds: list[FixRound] = field(default_factory=list)  # handed back by the autopilot
 
 
+Strangers = list[tuple[str, str]]  # (commit, subject): on the branch, not dispatch's
+
+
 def write(paths: FeaturePaths, state: FeatureState, prediction: Prediction,
-          tips: dict[str, str], collection: Collection | None = None
-          ) -> tuple[Path, Path | None]:
-    """Write the report; also the path a report not written by dispatch was moved to."""
+          tips: dict[str, str], collection: Collection | None = None,
+          strangers: Strangers | None = None) -> tuple[Path, Path | None]:
+    """Write the report; also the path a report not written by dispatch was moved to.
+    `strangers`: `foreign.commits`, when the caller has them already."""
     titles = {ws.name: ws.title for ws in state.plan.attempts()}  # (competing teams' too)
     rows = parallel_map(lambda name: _row(paths, state, prediction, tips, name, titles.get(
         name, f"{name} (no longer in the spec: renamed or removed?)")), state.names(),
         threads=4)
     assert state.integration is not None
     merged = [row.name for row in rows if row.merge_status == "merged"]
-    strangers = foreign.commits(paths.root, state)
+    if strangers is None:
+        strangers = foreign.commits(paths.root, state)
     text = render.render(
         TEMPLATE, paths.root, state=state, integration=state.integration, rows=rows,
         merged=merged, prediction=prediction, total_cost=state.total_cost(),
@@ -174,14 +179,13 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def summary(state: FeatureState, report: Path, root: Path) -> list[str]:
+def summary(state: FeatureState, report: Path, root: Path, strangers: Strangers) -> list[str]:
     assert state.integration is not None
     merges = state.integration.merges
     counts: dict[str, list[str]] = {}
     for name, record in merges.items():
         counts.setdefault(record.status, []).append(name)
     lines = [f"{status}: {', '.join(names)}" for status, names in sorted(counts.items())]
-    strangers = foreign.commits(root, state)
     if strangers:
         shown = ", ".join(f"{commit[:10]} {subject!r}" for commit, subject in strangers[:3])
         more = f" and {len(strangers) - 3} more" if len(strangers) > 3 else ""
@@ -195,7 +199,7 @@ def summary(state: FeatureState, report: Path, root: Path) -> list[str]:
 
 
 def as_json(state: FeatureState, prediction: Prediction, report: Path,
-            root: Path) -> dict[str, Any]:
+            strangers: Strangers) -> dict[str, Any]:
     assert state.integration is not None
     return {"feature": state.feature, "branch": state.integration.branch,
             "worktree": state.integration.path, "report": str(report),
@@ -203,4 +207,4 @@ def as_json(state: FeatureState, prediction: Prediction, report: Path,
                        state.integration.merges.items()},
             "prediction": prediction.as_json(), "total_cost_usd": state.total_cost(),
             "foreign_commits": [{"commit": commit, "subject": subject} for commit, subject
-                                in foreign.commits(root, state)]}
+                                in strangers]}

@@ -64,10 +64,17 @@ def _took_back_a_cut_sync(worktree: Path, base: str, deps: list[tuple[str, str]]
             return False
         if refs.is_ancestor(worktree, tip, head):
             continue
-        target = found.merge_tip if refs.is_ancestor(worktree, head, found.merge_tip) else \
-            merges.merge_tree(worktree, head, found.merge_tip)[0]
+        target, _ = _checkout_target(worktree, head, found.merge_tip)
         return target is not None and cut_checkout.take_back(worktree, target, dirty)
     return False
+
+
+def _checkout_target(worktree: Path, head: str, merge_tip: str) -> tuple[str | None, list[str]]:
+    """What bringing `merge_tip` in checks out: the tip itself when `head` has nothing of
+    its own (a fast-forward), else the tree of their merge; (None, files) on a conflict."""
+    if refs.is_ancestor(worktree, head, merge_tip):
+        return merge_tip, []
+    return merges.merge_tree(worktree, head, merge_tip)
 
 
 def _merge_one(worktree: Path, branch: str, base: str, dep: str, dep_branch: str,
@@ -83,13 +90,13 @@ def _merge_one(worktree: Path, branch: str, base: str, dep: str, dep_branch: str
         return False
     if refs.is_ancestor(worktree, tip, head):
         return True  # already in (merged by an earlier run)
-    if refs.is_ancestor(worktree, head, found.merge_tip):
-        tree.fast_forward(worktree, found.merge_tip)  # nothing of its own yet: no merge
-        return True
-    merged_tree, files = merges.merge_tree(worktree, head, found.merge_tip)
+    merged_tree, files = _checkout_target(worktree, head, found.merge_tip)
     if merged_tree is None:
         result.conflict_with, result.files = dep, files
         return False
+    if merged_tree == found.merge_tip:
+        tree.fast_forward(worktree, found.merge_tip)  # nothing of its own yet: no merge
+        return True
     name = branch.rsplit("/", 1)[-1]
     commit = merges.commit_tree(worktree, merged_tree, [head, found.merge_tip],
                                 f"Merge {dep} workstream into {name}")

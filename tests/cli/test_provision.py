@@ -383,6 +383,8 @@ def test_files_in_the_template_folder_that_override_nothing_are_left_alone(
     (project / ".dispatch/templates/old.j2").mkdir()
     result = cli("start", "specs/five.md", "--no-agents")
     assert result.code == 0, result
+    assert "dispatch: error" not in result.err  # and its TASKS.md came from the built-in one
+    assert "Show the page" in (project / ".worktrees/five/web/.workstream/TASKS.md").read_text()
 
 
 def test_a_suggested_command_is_safe_to_paste(repo: Path, cli: Cli) -> None:
